@@ -1,0 +1,1 @@
+"""Road agents and the road observation/action types."""

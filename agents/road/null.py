@@ -1,0 +1,24 @@
+"""ConstantSpeed: the null agent. Keeps its lane and its speed and reacts to nothing, so a
+scenario that tests a reaction must fail with it (proof that the criteria can fail)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.road.control import lane_keep_steer
+from agents.road.types import RoadAction, RoadBriefing, RoadObservation
+
+
+class ConstantSpeed:
+    name = "ConstantSpeed"
+    version = "1.0.0"
+
+    def reset(self, briefing: RoadBriefing, *, rng: np.random.Generator) -> None:
+        self.brief = briefing
+
+    def act(self, obs: RoadObservation) -> RoadAction:
+        b = self.brief
+        steer = float(
+            np.clip(lane_keep_steer(obs.own, b.wheelbase_m), -b.max_steer_rad, b.max_steer_rad)
+        )
+        return RoadAction(0.0, steer)

@@ -1,0 +1,112 @@
+"""The metric registry: each metric is a small spec (name, version, unit, domains, source)
+around a pure function of the recorded run. Built-ins register explicitly at import."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from sim.core.events import Event
+from sim.core.log import RunLog
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric's value; ``valid`` is False where the metric does not apply (e.g. no goal)."""
+
+    value: float
+    valid: bool = True
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What metrics read: the log arrays, the events, and the log's metadata."""
+
+    log: RunLog
+    events: tuple[Event, ...]
+
+    @cached_property
+    def controlled(self) -> dict[str, list[int]]:
+        """Domain -> slots of controlled entities."""
+        return {
+            d: [i for i, c in enumerate(info["controlled"]) if c]
+            for d, info in self.log.meta["domains"].items()
+        }
+
+    @cached_property
+    def controlled_ids(self) -> set[str]:
+        return {
+            info["ids"][i]
+            for d, info in self.log.meta["domains"].items()
+            for i in self.controlled[d]
+        }
+
+    def events_of(self, kind: str, *, controlled: bool = True) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if e.kind == kind
+            and (not controlled or any(x in self.controlled_ids for x in e.entities))
+        ]
+
+    def valid_rows(self, domain: str, slot: int) -> np.ndarray:
+        return self.log.field(domain, "valid")[:, slot]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    version: int
+    unit: str
+    domains: tuple[str, ...]  # () = any domain
+    fn: Callable[[RunData], MetricValue]
+    summary: str
+    source: str
+
+    @property
+    def doc(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+
+METRICS: dict[str, MetricSpec] = {}
+
+
+def metric(
+    name: str, *, unit: str, version: int = 1, domains: tuple[str, ...] = (), source: str
+) -> Callable[[Callable[[RunData], MetricValue]], Callable[[RunData], MetricValue]]:
+    """Register ``fn`` as metric ``name``; its docstring's first line is the summary."""
+
+    def wrap(fn: Callable[[RunData], MetricValue]) -> Callable[[RunData], MetricValue]:
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} registered twice")
+        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
+        METRICS[name] = MetricSpec(name, version, unit, domains, fn, summary, source)
+        return fn
+
+    return wrap
+
+
+def compute_metrics(run: RunData) -> dict[str, MetricValue]:
+    """Every registered metric that applies to the domains present in ``run``."""
+    present = set(run.log.meta["domains"])
+    out: dict[str, MetricValue] = {}
+    for name in sorted(METRICS):
+        spec = METRICS[name]
+        if spec.domains and not present.intersection(spec.domains):
+            continue
+        value = spec.fn(run)
+        if isinstance(value.value, float) and math.isnan(value.value):
+            value = MetricValue(value.value, False, value.details)
+        out[name] = value
+    return out
+
+
+# built-in metrics register themselves on import
+from metrics import common as _common  # noqa: E402,F401
+from metrics import road as _road  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Engine core: geometry, events, recorder, world, rollout."""

@@ -1,0 +1,117 @@
+"""Domain-agnostic geometry on arrays: oriented boxes, broad phase, narrow phase, polylines.
+
+Shapes are given in every docstring; all inputs are float64 numpy arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+
+def box_corners(
+    cx: np.ndarray, cy: np.ndarray, heading: np.ndarray, length: np.ndarray, width: np.ndarray
+) -> np.ndarray:
+    """Corners of oriented boxes, counter-clockwise from front-left.
+
+    cx, cy, heading, length, width: (N,). Returns (N, 4, 2).
+    """
+    c, s = np.cos(heading), np.sin(heading)
+    hl, hw = 0.5 * length, 0.5 * width
+    # local corners (front-left, rear-left, rear-right, front-right)
+    lx = np.stack([hl, -hl, -hl, hl], axis=-1)
+    ly = np.stack([hw, hw, -hw, -hw], axis=-1)
+    x = cx[:, None] + lx * c[:, None] - ly * s[:, None]
+    y = cy[:, None] + lx * s[:, None] + ly * c[:, None]
+    return np.stack([x, y], axis=-1)
+
+
+def aabb_half_extents(
+    heading: np.ndarray, length: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Half sizes (hx, hy) of the axis-aligned box around each oriented box. Shapes (N,)."""
+    c, s = np.abs(np.cos(heading)), np.abs(np.sin(heading))
+    return 0.5 * (length * c + width * s), 0.5 * (length * s + width * c)
+
+
+def candidate_pairs(
+    cx: np.ndarray,
+    cy: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    valid: np.ndarray,
+    *,
+    margin: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Broad phase: index pairs (i < j) whose axis-aligned boxes (grown by ``margin``) overlap.
+
+    Sweep and prune on x: sort once, then compare each box with its k-th successor for
+    k = 1, 2, ... while any successor is still within reach. Cost grows with how many boxes
+    share an x-interval, not with N².  cx, cy, hx, hy, valid: (N,). Returns two (P,) int arrays.
+    """
+    idx = np.flatnonzero(valid)
+    if idx.size < 2:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty
+    order = idx[np.argsort(cx[idx], kind="stable")]
+    x, y = cx[order], cy[order]
+    ex, ey = hx[order] + margin, hy[order] + margin
+    reach = 2.0 * float(ex.max())
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    n = order.size
+    for k in range(1, n):
+        dx = x[k:] - x[:-k]
+        if not (dx <= reach).any():
+            break
+        hit = (dx <= ex[k:] + ex[:-k]) & (np.abs(y[k:] - y[:-k]) <= ey[k:] + ey[:-k])
+        if hit.any():
+            a, b = order[:-k][hit], order[k:][hit]
+            out_i.append(np.minimum(a, b))
+            out_j.append(np.maximum(a, b))
+    if not out_i:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def boxes_intersect(corners_a: np.ndarray, corners_b: np.ndarray) -> np.ndarray:
+    """Narrow phase with shapely 2: do oriented boxes a[k] and b[k] touch or overlap?
+
+    corners_a, corners_b: (P, 4, 2). Returns (P,) bool.
+    """
+    if corners_a.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    pa = shapely.polygons(corners_a)
+    pb = shapely.polygons(corners_b)
+    return shapely.intersects(pa, pb)
+
+
+def boxes_distance(corners_a: np.ndarray, corners_b: np.ndarray) -> np.ndarray:
+    """Free-space distance between oriented boxes a[k] and b[k] (0 when they touch). (P,)."""
+    if corners_a.shape[0] == 0:
+        return np.zeros(0)
+    return shapely.distance(shapely.polygons(corners_a), shapely.polygons(corners_b))
+
+
+def wrap_angle(a: np.ndarray | float) -> np.ndarray | float:
+    """Angle(s) wrapped to [-pi, pi)."""
+    return (np.asarray(a) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def project_to_segments(
+    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest point of each point on each candidate segment.
+
+    px, py: (N,); ax..by: (N, K) segment ends per point. Returns (frac (N,K) in [0, 1],
+    squared distance (N,K), signed cross product (N,K): > 0 when the point is left of a->b).
+    """
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    rx, ry = px[:, None] - ax, py[:, None] - ay
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(len2 > 0, (rx * dx + ry * dy) / len2, 0.0)
+    frac = np.clip(frac, 0.0, 1.0)
+    qx, qy = rx - frac * dx, ry - frac * dy
+    return frac, qx * qx + qy * qy, dx * ry - dy * rx

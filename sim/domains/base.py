@@ -1,0 +1,142 @@
+"""The contract between the engine and a transport domain (road, rail, air, water, plugins).
+
+The engine knows nothing about roads or tracks: it asks each domain runtime for observations,
+hands it actions, steps it, asks for footprints (for cross-domain collisions) and events, and
+records the arrays it exposes. Everything inside a runtime is structure-of-arrays; no method
+below loops over entities in Python except where it talks to one agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from sim.core.events import Event
+    from sim.scenario.model import ScenarioBase
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Footprints:
+    """Oriented boxes of one domain's entities at the current tick.
+
+    All arrays have shape (capacity,): centre ``cx_m``/``cy_m``, ``heading_rad``, ``length_m``,
+    ``width_m``, ``speed_mps`` and ``valid``. ``z_m``/``height_m`` are None for ground domains.
+    """
+
+    cx_m: np.ndarray
+    cy_m: np.ndarray
+    heading_rad: np.ndarray
+    length_m: np.ndarray
+    width_m: np.ndarray
+    speed_mps: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass(frozen=True)
+class EntityMeta:
+    """Static facts of one domain's entities, by slot (what the log needs besides arrays)."""
+
+    ids: tuple[str, ...]
+    kinds: tuple[str, ...]
+    controlled: np.ndarray  # (capacity,) bool
+    length_m: np.ndarray
+    width_m: np.ndarray
+    goals: tuple[dict[str, Any] | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What the runtime did with an agent's action: applied values and any clipping."""
+
+    applied: Mapping[str, float]
+    clipped: tuple[str, ...] = ()
+
+
+class DomainRuntime(Protocol):
+    """One domain's live state for one run (built by :meth:`Domain.build`)."""
+
+    name: str
+    meta: EntityMeta
+
+    def log_fields(self) -> Mapping[str, tuple[np.dtype, int]]:
+        """Name -> (dtype, width) of every array the recorder stores each tick (width is the
+        capacity for per-entity fields, or e.g. the signal count)."""
+        ...
+
+    def state(self) -> Mapping[str, np.ndarray]:
+        """Current value of every log field, shape (width,)."""
+        ...
+
+    def map_summary(self) -> dict[str, Any]:
+        """JSON-serialisable description of the map (for the run folder and viewers)."""
+        ...
+
+    def briefing(self, slot: int) -> Any:
+        """Static, read-only brief for the agent controlling ``slot``."""
+        ...
+
+    def observe(self, slot: int, tick: int) -> Any:
+        """What the sensors of ``slot`` report at ``tick`` (never the world itself)."""
+        ...
+
+    def apply_action(self, slot: int, action: Any) -> ActionResult:
+        """Validate and store ``slot``'s action; raise ``ActionInvalid`` for NaN/wrong type."""
+        ...
+
+    def hold_action(self, slot: int) -> None:
+        """Keep ``slot``'s previous command (fault policy 'hold')."""
+        ...
+
+    def step(self, tick: int) -> list[Event]:
+        """Background behaviours, manoeuvres and integration from ``tick`` to ``tick + 1``;
+        returns events of scripted actions (e.g. a manoeuvre starting)."""
+        ...
+
+    def footprints(self) -> Footprints:
+        """Current oriented boxes, for collision detection across domains."""
+        ...
+
+    def monitor(self, tick: int) -> list[Event]:
+        """Domain rule checks at ``tick`` (after the step); collisions are the engine's."""
+        ...
+
+    def goals_reached(self) -> bool:
+        """True when every controlled entity with a goal has reached it (and one has a goal)."""
+        ...
+
+
+class Domain(Protocol):
+    """A domain plugin: its scenario schema and a factory for runtimes."""
+
+    name: str
+    entity_model: type[BaseModel]
+    map_model: type[BaseModel]
+
+    def check(self, scenario: ScenarioBase) -> list[tuple[Loc, str]]:
+        """Semantic problems (dangling references, impossible placements) as (loc, message)."""
+        ...
+
+    def build(
+        self,
+        scenario: ScenarioBase,
+        entity_indices: Sequence[int],
+        *,
+        ref_id: str,
+        seed: np.random.SeedSequence,
+    ) -> DomainRuntime:
+        """Compile the map and fleet once; pydantic models never enter the tick.
+
+        ``entity_indices`` index ``scenario.entities``; ``ref_id`` is the default reference
+        entity of relative triggers (the first controlled one)."""
+        ...
+
+
+class ActionInvalid(ValueError):
+    """An agent's action has the wrong type or shape, or holds NaN/inf."""

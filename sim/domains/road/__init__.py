@@ -1,0 +1,117 @@
+"""The road domain: lanes and signals, bicycle ego, IDM/MOBIL traffic, scripted manoeuvres."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sim.domains.base import Loc
+from sim.domains.road.network import _sample_reference
+from sim.domains.road.runtime import RoadRuntime
+from sim.domains.road.schema import RoadEntity, RoadMap
+from sim.errors import suggest
+
+
+class RoadDomain:
+    """Road plugin object registered as ``road``."""
+
+    name = "road"
+    entity_model = RoadEntity
+    map_model = RoadMap
+
+    def check(self, scenario: Any) -> list[tuple[Loc, str]]:
+        out: list[tuple[Loc, str]] = []
+        rmap: RoadMap | None = scenario.map.road
+        road_entities = [(i, e) for i, e in enumerate(scenario.entities) if e.domain == "road"]
+        if rmap is None:
+            if road_entities:
+                out.append((("map",), "road entities need a map with a 'road' section"))
+            return out
+        roads = {r.id: r for r in rmap.roads}
+        ids = [r.id for r in rmap.roads]
+        for i, r in enumerate(rmap.roads):
+            if ids.count(r.id) > 1:
+                out.append((("map", "road", "roads", i, "id"), f"road id '{r.id}' is repeated"))
+            if r.successor and r.successor not in roads:
+                out.append(
+                    (
+                        ("map", "road", "roads", i, "successor"),
+                        f"no road '{r.successor}'.{suggest(r.successor, roads)}",
+                    )
+                )
+            if r.closed:
+                pts, _ = _sample_reference(r)
+                gap = math.dist(pts[0], pts[-1])
+                if gap > 0.5:
+                    out.append(
+                        (
+                            ("map", "road", "roads", i, "closed"),
+                            f"the road is closed but its end is {gap:.2f} m from its start",
+                        )
+                    )
+        for k, sig in enumerate(rmap.signals):
+            if sig.road not in roads:
+                out.append(
+                    (
+                        ("map", "road", "signals", k, "road"),
+                        f"no road '{sig.road}'.{suggest(sig.road, roads)}",
+                    )
+                )
+        entity_ids = {e.id for e in scenario.entities}
+        for i, e in road_entities:
+            if e.road is not None:
+                if e.road not in roads:
+                    out.append(
+                        (
+                            ("entities", i, "road"),
+                            f"no road '{e.road}'.{suggest(e.road, roads)} "
+                            f"Roads: {', '.join(roads)}",
+                        )
+                    )
+                elif e.lane >= roads[e.road].lanes:
+                    out.append(
+                        (
+                            ("entities", i, "lane"),
+                            f"road '{e.road}' has lanes 0..{roads[e.road].lanes - 1}, got {e.lane}",
+                        )
+                    )
+            if e.goal is not None and e.goal.road is not None and e.goal.road not in roads:
+                out.append(
+                    (
+                        ("entities", i, "goal", "road"),
+                        f"no road '{e.goal.road}'.{suggest(e.goal.road, roads)}",
+                    )
+                )
+            for m, man in enumerate(e.manoeuvres):
+                if man.when.to is not None and man.when.to not in entity_ids:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "when", "to"),
+                            f"no entity '{man.when.to}'.{suggest(man.when.to, entity_ids)}",
+                        )
+                    )
+                if man.when.to == e.id:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "when", "to"),
+                            "a trigger cannot refer to its own entity",
+                        )
+                    )
+        return out
+
+    def build(
+        self,
+        scenario: Any,
+        entity_indices: Sequence[int],
+        *,
+        ref_id: str,
+        seed: np.random.SeedSequence,
+    ) -> RoadRuntime:
+        entities = [scenario.entities[i] for i in entity_indices]
+        return RoadRuntime(scenario, entities, ref_id)
+
+
+DOMAIN = RoadDomain()

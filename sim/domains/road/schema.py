@@ -1,0 +1,310 @@
+"""Scenario schema of the road domain: roads, lanes, signals, vehicles, behaviours, manoeuvres."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
+from sim.units import Acceleration, Angle, AngularRate, Duration, Jerk, Length, Speed
+
+Kind = Literal["car", "van", "truck", "bus", "motorcycle", "cyclist", "pedestrian", "obstacle"]
+
+#: Default (length, width) in metres per kind: typical European vehicles; the Euro NCAP
+#: global vehicle target is car-sized (≈4.0 x 1.85 m). Override per entity with length/width.
+DIMENSIONS: dict[str, tuple[float, float]] = {
+    "car": (4.5, 1.8),
+    "van": (5.2, 2.0),
+    "truck": (12.0, 2.55),
+    "bus": (12.0, 2.55),
+    "motorcycle": (2.2, 0.8),
+    "cyclist": (1.8, 0.6),
+    "pedestrian": (0.5, 0.5),
+    "obstacle": (4.5, 1.8),
+}
+VULNERABLE = ("pedestrian", "cyclist")
+
+
+class Pose(StrictModel):
+    x: Length = 0.0
+    y: Length = 0.0
+    heading: Angle = 0.0
+
+
+class Segment(StrictModel):
+    """One piece of a road's reference line: ``{line: 200 m}``, ``{arc: 300 m, radius: 250 m}``
+    (positive radius turns left) or ``{points: [[x, y], ...]}`` (world metres)."""
+
+    line: Length | None = Field(None, gt=0)
+    arc: Length | None = Field(None, gt=0, description="arc length")
+    radius: Length | None = Field(None, description="signed radius: > 0 left, < 0 right")
+    points: list[tuple[float, float]] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Segment:
+        kinds = [k for k in ("line", "arc", "points") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of line, arc (with radius) or points")
+        if self.arc is not None and (self.radius is None or self.radius == 0):
+            raise ValueError("an arc needs a non-zero radius (positive turns left)")
+        if self.arc is None and self.radius is not None:
+            raise ValueError("radius belongs to an arc")
+        return self
+
+
+Marking = Literal["solid", "dashed", "none"]
+
+
+class RoadSpec(StrictModel):
+    """A one-way road: reference line = centre of lane 0 (rightmost); lanes count leftwards."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    start: Pose = Field(default_factory=Pose)
+    geometry: list[Segment] = Field(min_length=1)
+    lanes: int = Field(1, ge=1, le=8)
+    lane_width: Length = Field(3.5, gt=0)
+    speed_limit: Speed = Field(130 / 3.6, gt=0)
+    lane_speed_limits: list[Speed] | None = Field(None, description="per lane, right to left")
+    markings: list[Marking] | None = Field(
+        None, description="lanes+1 boundaries right to left (default: outer solid, inner dashed)"
+    )
+    closed: bool = Field(False, description="the road is a loop: its end joins its start")
+    successor: str | None = Field(None, description="road that continues this one")
+
+    @model_validator(mode="after")
+    def _lists(self) -> RoadSpec:
+        if self.lane_speed_limits is not None and len(self.lane_speed_limits) != self.lanes:
+            raise ValueError(f"lane_speed_limits needs {self.lanes} values (one per lane)")
+        if self.markings is not None and len(self.markings) != self.lanes + 1:
+            raise ValueError(f"markings needs {self.lanes + 1} values (lanes + 1 boundaries)")
+        if self.closed and self.successor:
+            raise ValueError("a closed road cannot have a successor")
+        return self
+
+
+class Phase(StrictModel):
+    state: Literal["green", "yellow", "red"]
+    duration: Duration = Field(gt=0)
+
+
+class SignalSpec(StrictModel):
+    """A traffic light with its stop line across every lane of ``road`` at station ``s``."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    road: str
+    s: Length = Field(ge=0)
+    phases: list[Phase] = Field(min_length=1, description="repeating phase plan")
+    offset: Duration = Field(0.0, description="time into the plan at t = 0")
+
+
+class RoadMap(StrictModel):
+    roads: list[RoadSpec] = Field(min_length=1)
+    signals: list[SignalSpec] = Field(default_factory=list)
+
+
+class Limits(StrictModel):
+    """Vehicle limits of a controlled entity (defaults: a passenger car)."""
+
+    max_accel: Acceleration = Field(3.0, gt=0)
+    max_decel: Acceleration = Field(9.0, gt=0, description="braking capability (positive)")
+    max_jerk: Jerk = Field(30.0, gt=0)
+    max_steer: Angle = Field(0.6, gt=0, description="road-wheel angle")
+    max_steer_rate: AngularRate = Field(0.8, gt=0)
+    wheelbase: Length | None = Field(None, gt=0, description="default 0.6 x length")
+    max_speed: Speed = Field(70.0, gt=0)
+
+
+class Sensor(StrictModel):
+    """Ideal object sensor: every object whose centre is within range and field of view."""
+
+    range: Length = Field(200.0, gt=0)
+    fov: Angle = Field(2 * math.pi, gt=0, le=2 * math.pi + 1e-9)
+
+
+class IDM(StrictModel):
+    """Intelligent Driver Model + MOBIL lane changes. Defaults from highway-env
+    ``vehicle/behavior.py`` (a 3, b 5 m/s², s0 5 m, T 1.5 s, δ 4; MOBIL p 0, Δa_th 0.2,
+    b_safe 2 m/s², 1 s between decisions)."""
+
+    type: Literal["idm"]
+    desired_speed: Speed | None = Field(None, description="default: the initial speed")
+    time_headway: Duration = 1.5
+    min_gap: Length = 5.0
+    max_accel: Acceleration = 3.0
+    comfortable_decel: Acceleration = 5.0
+    delta: float = 4.0
+    lane_changes: bool = True
+    politeness: float = Field(0.0, ge=0)
+    change_threshold: Acceleration = 0.2
+    safe_decel: Acceleration = 2.0
+    lateral_speed: Speed = Field(1.0, gt=0)
+
+
+class Scripted(StrictModel):
+    """Keep lane and speed; change only through manoeuvres (exactly reproducible)."""
+
+    type: Literal["scripted"]
+
+
+class Path(StrictModel):
+    """Move along a polyline of world points (pedestrians, cyclists) at the entity's speed."""
+
+    type: Literal["path"]
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+
+class Static(StrictModel):
+    """Never moves (obstacles, parked vehicles)."""
+
+    type: Literal["static"]
+
+
+Behaviour = Annotated[IDM | Scripted | Path | Static, Field(discriminator="type")]
+
+
+class Trigger(StrictModel):
+    """When a manoeuvre starts: one condition, relative to entity ``to`` where it needs one.
+    Gaps are free-space, along the road when both are on it."""
+
+    at_time: Duration | None = Field(None, ge=0)
+    distance_below: Length | None = Field(None, description="centre distance to `to`")
+    gap_below: Length | None = None
+    headway_below: Duration | None = Field(None, description="gap / speed of the rear one")
+    ttc_below: Duration | None = Field(None, description="gap / closing speed")
+    to: str | None = Field(None, description="reference entity (default: first controlled)")
+    delay: Duration = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        conds = [
+            k
+            for k in ("at_time", "distance_below", "gap_below", "headway_below", "ttc_below")
+            if getattr(self, k) is not None
+        ]
+        if len(conds) != 1:
+            raise ValueError(
+                "give exactly one of at_time, distance_below, gap_below, headway_below, ttc_below"
+            )
+        return self
+
+
+class SpeedChange(StrictModel):
+    """Go to ``target`` at constant ``acceleration`` (magnitude), or within ``duration``;
+    with neither, the speed steps at once."""
+
+    target: Speed = Field(ge=0)
+    acceleration: Acceleration | None = Field(None, gt=0)
+    duration: Duration | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _rate(self) -> SpeedChange:
+        if self.acceleration is not None and self.duration is not None:
+            raise ValueError("give acceleration or duration, not both")
+        return self
+
+
+class Brake(StrictModel):
+    """Brake at ``deceleration`` down to ``to_speed`` (0: stop)."""
+
+    deceleration: Acceleration = Field(gt=0)
+    to_speed: Speed = Field(0.0, ge=0)
+
+
+class LaneChange(StrictModel):
+    """Move ``lanes`` lanes (+ left, - right) or ``to_lane``, with peak ``lateral_speed``.
+    ``sinusoidal`` (OpenSCENARIO ``dynamicsShape``): offset Δ·(1 − cos πτ)/2, τ ∈ [0, 1]."""
+
+    lanes: int | None = None
+    to_lane: int | None = Field(None, ge=0)
+    lateral_speed: Speed = Field(1.0, gt=0)
+    shape: Literal["sinusoidal", "linear"] = "sinusoidal"
+
+    @model_validator(mode="after")
+    def _target(self) -> LaneChange:
+        if (self.lanes is None) == (self.to_lane is None):
+            raise ValueError("give exactly one of lanes (relative) or to_lane")
+        if self.lanes == 0:
+            raise ValueError("lanes must be non-zero")
+        return self
+
+
+class Manoeuvre(StrictModel):
+    when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
+    speed: SpeedChange | None = None
+    brake: Brake | None = None
+    lane_change: LaneChange | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Manoeuvre:
+        acts = [k for k in ("speed", "brake", "lane_change") if getattr(self, k) is not None]
+        if len(acts) != 1:
+            raise ValueError("give exactly one action: speed, brake or lane_change")
+        return self
+
+
+class Goal(StrictModel):
+    """Reach station ``s`` on ``road``, or come within ``radius`` of (x, y)."""
+
+    road: str | None = None
+    s: Length | None = None
+    x: Length | None = None
+    y: Length | None = None
+    radius: Length = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _form(self) -> Goal:
+        on_road = self.road is not None and self.s is not None
+        point = self.x is not None and self.y is not None
+        if on_road == point:
+            raise ValueError("give either road and s, or x and y")
+        return self
+
+
+class RoadEntity(EntityBase):
+    """A vehicle, vulnerable road user or obstacle. Place it on a road (road, lane, s,
+    offset) or in the world (x, y, heading)."""
+
+    domain: Literal["road"]
+    kind: Kind = "car"
+    length: Length | None = Field(None, gt=0)
+    width: Length | None = Field(None, gt=0)
+    road: str | None = None
+    lane: int = Field(0, ge=0)
+    s: Length = 0.0
+    offset: Length = Field(0.0, description="lateral offset from the lane centre, + left")
+    x: Length | None = None
+    y: Length | None = None
+    heading: Angle | None = None
+    speed: Speed = Field(0.0, ge=0)
+    behaviour: Behaviour | None = None
+    manoeuvres: list[Manoeuvre] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    sensor: Sensor = Field(default_factory=Sensor)
+    goal: Goal | None = None
+
+    @model_validator(mode="after")
+    def _placement(self) -> RoadEntity:
+        world = self.x is not None or self.y is not None
+        if world and (self.x is None or self.y is None):
+            raise ValueError("give both x and y")
+        path = isinstance(self.behaviour, Path)
+        if not world and self.road is None and not path:
+            raise ValueError("place the entity: give road (with lane, s) or x and y")
+        if world and self.road is not None:
+            raise ValueError("give road/lane/s or x/y, not both")
+        if self.controlled:
+            if self.behaviour is not None or self.manoeuvres:
+                raise ValueError(
+                    "a controlled entity (with an agent) has no behaviour or "
+                    "manoeuvres: its agent drives it"
+                )
+            if self.road is None:
+                raise ValueError("a controlled entity starts on a road (give road, lane, s)")
+        return self
+
+    @property
+    def dims(self) -> tuple[float, float]:
+        dl, dw = DIMENSIONS[self.kind]
+        return (self.length or dl, self.width or dw)

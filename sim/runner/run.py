@@ -1,0 +1,206 @@
+"""Run one scenario with its agents and write the run folder.
+
+Run folder layout:
+  manifest.json   what was run: scenario file SHA-256 and resolved content, parameters, seed,
+                  agents (name, version, spec), package versions, platform, command line,
+                  the command that reproduces it, and the SHA-256 of every file written
+  log.npz         the recorded arrays (see sim/core/log.py), digest in metrics.json
+  events.jsonl    one event per line, in tick order
+  metrics.json    verdict, per-criterion results (expected, actual, margin), every metric
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from agents.loading import load_agent
+from metrics.criteria import CriterionResult, Verdict, _json_number, evaluate
+from metrics.registry import METRICS, MetricValue, RunData, compute_metrics
+from sim.core.rollout import RunResult, rollout
+from sim.errors import UsageError
+from sim.scenario.load import LoadedScenario
+from sim.scenario.yamlio import canonical_json
+
+DEPENDENCIES = ("numpy", "shapely", "pydantic", "PyYAML", "rich")
+
+
+@dataclass
+class RunOutcome:
+    loaded: LoadedScenario
+    result: RunResult
+    verdict: Verdict
+    criteria: list[CriterionResult]
+    metrics: dict[str, MetricValue]
+    agents: dict[str, str]  # entity id -> agent spec
+    seed: int
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": 0, "fail": 1, "error": 3}[self.verdict]
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in ("proving-ground", *DEPENDENCIES):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def build_agents(
+    loaded: LoadedScenario,
+    agent: str | None,
+    entity: str | None,
+    agent_params: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Agents for every controlled entity: the scenario's defaults, with ``agent`` replacing
+    the one of the entity under test (``entity``, default: the first controlled)."""
+    controlled = [e for e in loaded.scenario.entities if e.controlled]
+    target = entity or controlled[0].id
+    if target not in {e.id for e in controlled}:
+        raise UsageError(
+            f"--entity {target}: not a controlled entity of {loaded.path}; controlled: "
+            f"{', '.join(e.id for e in controlled)}"
+        )
+    agents, specs = {}, {}
+    for e in controlled:
+        spec = agent if (agent and e.id == target) else e.agent
+        params = (
+            agent_params
+            if (agent and e.id == target and agent_params)
+            else (e.agent_params if spec == e.agent else {})
+        )
+        agents[e.id] = load_agent(spec, params)
+        specs[e.id] = spec
+    return agents, specs
+
+
+def run_loaded(
+    loaded: LoadedScenario,
+    *,
+    agent: str | None = None,
+    entity: str | None = None,
+    seed: int | None = None,
+    agent_params: dict[str, Any] | None = None,
+) -> RunOutcome:
+    """Run a loaded scenario and evaluate its criteria (nothing is written)."""
+    agents, specs = build_agents(loaded, agent, entity, agent_params)
+    s = loaded.scenario.seed if seed is None else seed
+    result = rollout(loaded.scenario, agents, seed=s)
+    values = compute_metrics(RunData(result.log, tuple(result.events)))
+    verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
+    return RunOutcome(loaded, result, verdict, crit, values, specs, s)
+
+
+def reproduce_command(outcome: RunOutcome, out: Path | None) -> str:
+    lo = outcome.loaded
+    parts = ["pground", "run", str(lo.path)]
+    for eid, spec in outcome.agents.items():
+        default = next(e.agent for e in lo.scenario.entities if e.id == eid)
+        if spec != default:
+            parts += ["--agent", spec, "--entity", eid]
+    for k, v in lo.overrides.items():
+        parts += ["--set", f"{k}={v}"]
+    parts += ["--seed", str(outcome.seed)]
+    if out is not None:
+        parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+def metrics_document(outcome: RunOutcome) -> dict[str, Any]:
+    r = outcome.result
+    return {
+        "scenario": outcome.loaded.scenario.id,
+        "verdict": outcome.verdict,
+        "status": r.status,
+        "reason": r.reason,
+        "ticks": r.ticks,
+        "simulated_s": r.ticks * outcome.loaded.scenario.dt,
+        "log_sha256": r.log.digest(),
+        "criteria": [c.to_dict() for c in outcome.criteria],
+        "metrics": {
+            name: {
+                "value": _json_number(v.value),
+                "valid": v.valid,
+                "unit": METRICS[name].unit,
+                "version": METRICS[name].version,
+                **({"details": v.details} if v.details else {}),
+            }
+            for name, v in outcome.metrics.items()
+        },
+    }
+
+
+def write_run_folder(
+    outcome: RunOutcome, out: Path, *, force: bool = False, argv: list[str] | None = None
+) -> Path:
+    """Write the run folder atomically (a temporary folder renamed into place)."""
+    out = Path(out)
+    if out.exists():
+        if not force:
+            raise UsageError(f"{out} exists; choose another --out or add --force to replace it")
+        if not (out / "manifest.json").exists() and any(out.iterdir()):
+            raise UsageError(f"{out} exists and is not a run folder; refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        r = outcome.result
+        r.log.save(tmp / "log.npz")
+        with open(tmp / "events.jsonl", "w", encoding="utf-8") as fh:
+            for ev in r.events:
+                fh.write(ev.to_json() + "\n")
+        (tmp / "metrics.json").write_text(
+            json.dumps(metrics_document(outcome), indent=2, sort_keys=True) + "\n"
+        )
+        lo = outcome.loaded
+        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp.iterdir())}
+        manifest = {
+            "format": "proving-ground-run/1",
+            "scenario": {
+                "id": lo.scenario.id,
+                "name": lo.scenario.name,
+                "file": str(lo.path),
+                "sha256": lo.sha256,
+                "schema_version": lo.scenario.schema_version,
+                "resolved": json.loads(canonical_json(lo.resolved)),
+                "resolved_sha256": hashlib.sha256(canonical_json(lo.resolved).encode()).hexdigest(),
+            },
+            "parameters": lo.parameters,
+            "overrides": lo.overrides,
+            "seed": outcome.seed,
+            "agents": {
+                eid: {"spec": spec, **r.agents.get(eid, {})} for eid, spec in outcome.agents.items()
+            },
+            "verdict": outcome.verdict,
+            "log_sha256": r.log.digest(),
+            "files": files,
+            "packages": package_versions(),
+            "platform": {
+                "python": sys.version.split()[0],
+                "implementation": platform.python_implementation(),
+                "system": platform.system(),
+                "machine": platform.machine(),
+            },
+            "command": shlex.join(argv) if argv else None,
+            "reproduce": reproduce_command(outcome, out),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,245 @@
+"""Load a scenario file: safe YAML, parameters, ``${...}`` substitution, validation, checks.
+
+Every problem becomes one line ``file:line: field.path: what was expected, what was found``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.errors import ScenarioError, suggest
+from sim.scenario import expr
+from sim.scenario.model import ScenarioBase, scenario_model
+from sim.scenario.yamlio import Loc, format_loc, line_of, load_with_lines
+from sim.units import parse_any
+
+_WHOLE = re.compile(r"^\s*\$\{([^{}]+)\}\s*$")
+_PART = re.compile(r"\$\{([^{}]+)\}")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and what produced it (for manifests and reproduction)."""
+
+    path: Path
+    scenario: ScenarioBase
+    sha256: str
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    resolved: dict[str, Any] = field(repr=False)
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["ego_speed=40 km/h", "gap=30"]`` -> {"ego_speed": "40 km/h", "gap": 30}."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ScenarioError(f"--set {item!r}: expected NAME=VALUE, e.g. ego_speed='40 km/h'")
+        parsed = yaml.safe_load(value) if value.strip() else ""
+        out[name.strip()] = parsed if isinstance(parsed, int | float | str) else value
+    return out
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+    """Load and validate ``path``; raise :class:`ScenarioError` listing every problem."""
+    path = Path(path)
+    overrides = dict(overrides or {})
+    data, lines = load_with_lines(path)
+    name = str(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{name}:1: expected a mapping of scenario fields at the top level")
+    problems: list[str] = []
+
+    def report(loc: Loc, msg: str) -> None:
+        ln = line_of(lines, loc)
+        problems.append(f"{name}{f':{ln}' if ln else ''}: {format_loc(loc)}: {msg}")
+
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        report(("parameters",), "expected a mapping of name: value")
+        params = {}
+    for key in overrides:
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise ScenarioError(
+                f"{name}: --set {key}: the scenario has no parameter '{key}'."
+                f"{suggest(key, params)} Parameters: {known}"
+            )
+    params = {**params, **overrides}
+    si: dict[str, float] = {}
+    for key, value in params.items():
+        with contextlib.suppress(ValueError):  # text parameters are substituted as text
+            si[key] = parse_any(value)
+    resolved = {k: v for k, v in data.items() if k != "parameters"}
+    resolved = _substitute(resolved, (), params, si, report)
+    resolved["parameters"] = params
+
+    scenario = None
+    if not problems:
+        scenario = _validate(resolved, report)
+    if scenario is not None:
+        for loc, msg in _semantic_checks(scenario):
+            report(loc, msg)
+    if problems or scenario is None:
+        raise ScenarioError(problems[0] if problems else f"{name}: invalid", problems)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedScenario(path, scenario, digest, params, overrides, resolved)
+
+
+def _substitute(value: Any, loc: Loc, params: dict, si: dict, report: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*loc, k), params, si, report) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*loc, i), params, si, report) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = _WHOLE.match(value)
+    try:
+        if whole:
+            text = whole.group(1).strip()
+            if text in params:
+                return params[text]  # keep units: the field parses them with its dimension
+            return expr.evaluate(text, si)
+        return _PART.sub(lambda m: str(_one(m.group(1).strip(), params, si)), value)
+    except expr.ExpressionError as exc:
+        report(loc, str(exc))
+        return value
+
+
+def _one(text: str, params: dict, si: dict) -> Any:
+    return params[text] if text in params else expr.evaluate(text, si)
+
+
+def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
+    from sim.domains import known_domains
+
+    entities = data.get("entities")
+    domains: set[str] = set()
+    if isinstance(entities, list):
+        for i, ent in enumerate(entities):
+            if isinstance(ent, dict) and isinstance(ent.get("domain"), str):
+                domains.add(ent["domain"])
+            else:
+                report(
+                    ("entities", i, "domain"),
+                    f"required: the entity's domain, one of {', '.join(known_domains())}",
+                )
+    if isinstance(data.get("map"), dict):
+        domains.update(k for k in data["map"] if isinstance(k, str))
+    known = known_domains()
+    bad = sorted(d for d in domains if d not in known)
+    for d in bad:
+        report(
+            ("map", d) if d in (data.get("map") or {}) else ("entities",),
+            f"unknown domain '{d}'.{suggest(d, known)} Known domains: {', '.join(known)}",
+        )
+    if bad or not domains:
+        if not domains:
+            report(("entities",), "required: a list of entities")
+        return None
+    model = scenario_model(tuple(sorted(domains)))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            report(loc, _message(model, err))
+        return None
+
+
+def _message(model: type[BaseModel], err: Any) -> str:
+    kind, loc, got = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        hint = suggest(str(loc[-1]), allowed) if allowed else ""
+        listing = f" Allowed: {', '.join(allowed)}" if allowed else ""
+        return f"unknown field '{loc[-1]}'.{hint}{listing}"
+    if kind == "missing":
+        return "required field is missing"
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in {"value_error", "assertion_error"} or "literal" in kind or "enum" in kind:
+        return f"{msg}; got {_short(got)}" if "got" not in msg else msg
+    return f"{msg}; got {_short(got)}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names allowed at ``loc`` inside ``model`` (for 'did you mean')."""
+    current: Any = model
+    for part in loc:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    current = _strip(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _strip(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _descend(tp: Any, part: str | int) -> Any:
+    tp = _strip(tp)
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        for opt in options:
+            opt = _strip(opt)
+            if isinstance(opt, type) and issubclass(opt, BaseModel):
+                tag = opt.model_fields.get("domain") or opt.model_fields.get("type")
+                if tag is not None and part in typing.get_args(tag.annotation):
+                    return opt  # pydantic puts a discriminated union's tag in the loc
+        for opt in options:
+            found = _descend(opt, part)
+            if found is not None:
+                return found
+        return None
+    if origin in (list, tuple) and isinstance(part, int):
+        return typing.get_args(tp)[0]
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+        f = tp.model_fields.get(part)
+        return f.annotation if f is not None else None
+    return None
+
+
+def _semantic_checks(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
+    from metrics.registry import METRICS
+    from sim.domains import get_domain
+
+    out: list[tuple[Loc, str]] = []
+    for i, crit in enumerate(scenario.criteria):
+        if crit.metric not in METRICS:
+            out.append(
+                (
+                    ("criteria", i, "metric"),
+                    f"unknown metric '{crit.metric}'.{suggest(crit.metric, METRICS)} "
+                    f"Known metrics: {', '.join(sorted(METRICS))}",
+                )
+            )
+    domains = sorted(
+        {e.domain for e in scenario.entities} | {k for k, v in scenario.map if v is not None}
+    )
+    for d in domains:
+        out.extend(get_domain(d).check(scenario))
+    return out

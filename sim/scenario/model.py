@@ -1,0 +1,146 @@
+"""Pydantic models of the scenario format (the common part; domains add entities and maps).
+
+The full model is composed at load time from the domains a file names, with ``domain`` as the
+discriminator of ``entities`` and one optional section per domain under ``map``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from sim.units import Duration
+
+SCHEMA_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors; models are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Operator = Literal[">=", "<=", ">", "<", "==", "!="]
+
+
+class Criterion(StrictModel):
+    """A pass/fail rule over one metric: ``{metric: min_ttc_s, op: ">=", value: 1.5}``."""
+
+    metric: str = Field(description="metric name, see `pground metrics` / metrics/README")
+    op: Operator
+    value: float
+    id: str | None = Field(None, description="requirement id, e.g. 'R157-5.2.5.2'")
+    description: str | None = None
+
+
+class EntityBase(StrictModel):
+    """Fields every entity has, whatever its domain."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    agent: str | None = Field(
+        None,
+        description="default agent controlling this entity ('module:Class' or an entry-point "
+        "name); absent for background entities",
+    )
+    agent_params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def controlled(self) -> bool:
+        return self.agent is not None
+
+
+class ScenarioBase(StrictModel):
+    """Common part of every scenario file."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    description: str = Field(description="what is tested and its source (regulation, protocol)")
+    tags: list[str] = Field(default_factory=list)
+    dt: Duration = Field(0.05, gt=0, description="time step (s)")
+    duration: Duration = Field(gt=0, description="simulated time (s)")
+    seed: int = Field(0, ge=0)
+    control_period: Duration | None = Field(
+        None, description="agent period, an integer multiple of dt (default: dt)"
+    )
+    parameters: dict[str, float | str] = Field(
+        default_factory=dict, description="named values, referenced as ${name} in the file"
+    )
+    criteria: list[Criterion] = Field(default_factory=list)
+    terminate_on: list[Literal["collision", "offroad", "red_light", "goal"]] = Field(
+        default_factory=lambda: ["collision", "goal"],
+        description="events that end the run early (terminated)",
+    )
+    agent_fault: Literal["error", "hold"] = Field(
+        "error", description="on a NaN/invalid action: end the run as error, or hold the last"
+    )
+    # Filled by the composed model:
+    entities: list[Any]
+    map: Any
+
+    @field_validator("parameters")
+    @classmethod
+    def _param_names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            if not name.isidentifier():
+                raise ValueError(f"parameter name {name!r} is not an identifier")
+        return v
+
+    @model_validator(mode="after")
+    def _timing(self) -> ScenarioBase:
+        _multiple_of_dt(self.duration, self.dt, "duration")
+        if self.control_period is not None:
+            _multiple_of_dt(self.control_period, self.dt, "control_period")
+        ids = [e.id for e in self.entities]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"entity ids must be unique; repeated: {', '.join(dup)}")
+        if not any(e.controlled for e in self.entities):
+            raise ValueError("no entity has an 'agent': at least one must be controlled")
+        return self
+
+    @property
+    def n_ticks(self) -> int:
+        return round(self.duration / self.dt)
+
+    @property
+    def control_every(self) -> int:
+        return 1 if self.control_period is None else round(self.control_period / self.dt)
+
+
+def _multiple_of_dt(value: float, dt: float, name: str) -> None:
+    ratio = value / dt
+    if round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=0, abs_tol=1e-9):
+        lo = max(1, math.floor(ratio)) * dt
+        raise ValueError(
+            f"{name} {value:g} s is not an integer multiple of dt {dt:g} s "
+            f"(e.g. {lo:g} s or {lo + dt:g} s)"
+        )
+
+
+@cache
+def scenario_model(domains: tuple[str, ...]) -> type[ScenarioBase]:
+    """The full scenario model for ``domains`` (sorted names), built once per combination."""
+    from sim.domains import get_domain
+
+    plugins = [get_domain(d) for d in domains]
+    entity_types = tuple(p.entity_model for p in plugins)
+    if len(entity_types) == 1:
+        entity_t: Any = entity_types[0]
+    else:
+        entity_t = Annotated[Union[entity_types], Field(discriminator="domain")]  # noqa: UP007
+    map_fields: dict[str, Any] = {p.name: (p.map_model | None, None) for p in plugins}
+    map_model = create_model(
+        "Map", __base__=StrictModel, __doc__="One section per domain.", **map_fields
+    )
+    return create_model(
+        "Scenario",
+        __base__=ScenarioBase,
+        __doc__="A Proving Ground scenario file.",
+        entities=(list[entity_t], Field(min_length=1)),
+        map=(map_model, Field(default_factory=map_model)),
+    )

@@ -1,0 +1,153 @@
+"""Quantities with units in scenario files.
+
+A bare number is the field's SI unit; a string carries its unit: ``"60 km/h"``, ``"3.5 m"``,
+``"2 s"``, ``"6 m/s^2"``, ``"30 deg"``, ``"5 NM"``, ``"1000 ft"``, ``"12 kn"``, ``"0.774 g"``.
+Conversion happens once, at load; the engine sees float64 SI values only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+from sim.errors import UnitError
+
+G0_MPS2 = 9.80665  # standard gravity (ISO 80000-3)
+
+# dimension -> {unit spelling: factor to SI}
+_UNITS: dict[str, dict[str, float]] = {
+    "length": {
+        "m": 1.0,
+        "km": 1000.0,
+        "cm": 0.01,
+        "mm": 0.001,
+        "ft": 0.3048,
+        "NM": 1852.0,
+        "nm": 1852.0,
+        "mi": 1609.344,
+    },
+    "speed": {
+        "m/s": 1.0,
+        "km/h": 1 / 3.6,
+        "kph": 1 / 3.6,
+        "mph": 0.44704,
+        "kn": 1852.0 / 3600.0,
+        "kt": 1852.0 / 3600.0,
+        "ft/min": 0.00508,
+        "fpm": 0.00508,
+    },
+    "time": {"s": 1.0, "ms": 0.001, "min": 60.0, "h": 3600.0},
+    "acceleration": {"m/s^2": 1.0, "m/s²": 1.0, "m/s2": 1.0, "g": G0_MPS2},
+    "jerk": {"m/s^3": 1.0, "m/s³": 1.0, "m/s3": 1.0},
+    "angle": {"rad": 1.0, "deg": math.pi / 180.0, "°": math.pi / 180.0},
+    "angular_rate": {"rad/s": 1.0, "deg/s": math.pi / 180.0, "°/s": math.pi / 180.0},
+    "frequency": {"Hz": 1.0},
+    "dimensionless": {"%": 0.01},
+}
+
+SI_UNIT = {
+    "length": "m",
+    "speed": "m/s",
+    "time": "s",
+    "acceleration": "m/s^2",
+    "jerk": "m/s^3",
+    "angle": "rad",
+    "angular_rate": "rad/s",
+    "frequency": "Hz",
+    "dimensionless": "",
+}
+EXAMPLE = {
+    "length": "3.5 m",
+    "speed": "60 km/h",
+    "time": "2 s",
+    "acceleration": "6 m/s^2",
+    "jerk": "12 m/s^3",
+    "angle": "30 deg",
+    "angular_rate": "3 deg/s",
+    "frequency": "10 Hz",
+    "dimensionless": "50 %",
+}
+_ANY_UNIT = {u: (dim, f) for dim, table in _UNITS.items() for u, f in table.items()}
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def parse_quantity(value: Any, dimension: str) -> float:
+    """Return ``value`` in SI units of ``dimension``.
+
+    >>> round(parse_quantity("60 km/h", "speed"), 4)
+    16.6667
+    >>> parse_quantity(3, "length")
+    3.0
+    """
+    if isinstance(value, bool):
+        raise UnitError(f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}")
+    if isinstance(value, int | float):
+        out = float(value)
+    elif isinstance(value, str):
+        m = _NUMBER.match(value)
+        if not m:
+            raise UnitError(
+                f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}"
+            )
+        number, unit = float(m.group(1)), m.group(2)
+        if not unit:
+            out = number
+        else:
+            table = _UNITS[dimension]
+            if unit not in table:
+                known = ", ".join(table)
+                raise UnitError(
+                    f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r} "
+                    f"(units for a {_word(dimension)}: {known})"
+                )
+            out = number * table[unit]
+    else:
+        raise UnitError(f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}")
+    if not math.isfinite(out):
+        raise UnitError(f"expected a finite {_word(dimension)}, got {value!r}")
+    return out
+
+
+def parse_any(value: Any) -> float:
+    """SI value of a quantity whose dimension is read from its unit (for parameters)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _NUMBER.match(value)
+        if m and (not m.group(2) or m.group(2) in _ANY_UNIT):
+            dim = _ANY_UNIT[m.group(2)][0] if m.group(2) else "dimensionless"
+            return parse_quantity(value if m.group(2) else float(m.group(1)), dim)
+    raise UnitError(f"expected a number or a quantity like '60 km/h', got {value!r}")
+
+
+def _word(dimension: str) -> str:
+    return dimension.replace("_", " ")
+
+
+def _quantity_type(dimension: str) -> Any:
+    units = ", ".join(_UNITS[dimension])
+    schema = {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "string", "pattern": r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S*\s*$"},
+        ],
+        "description": f"{_word(dimension)}: a bare number in {SI_UNIT[dimension] or 'SI'} "
+        f"or a string with a unit ({units}), e.g. '{EXAMPLE[dimension]}'",
+    }
+    return Annotated[
+        float,
+        BeforeValidator(lambda v, _d=dimension: parse_quantity(v, _d)),
+        WithJsonSchema(schema),
+    ]
+
+
+Length = _quantity_type("length")
+Speed = _quantity_type("speed")
+Duration = _quantity_type("time")
+Acceleration = _quantity_type("acceleration")
+Jerk = _quantity_type("jerk")
+Angle = _quantity_type("angle")
+AngularRate = _quantity_type("angular_rate")
