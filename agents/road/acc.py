@@ -18,6 +18,7 @@ from agents.road.control import (
     stop_line_lead,
 )
 from agents.road.types import RoadAction, RoadBriefing, RoadObservation
+from sim.units import parse_quantity
 
 
 class AdaptiveCruise:
@@ -40,7 +41,7 @@ class AdaptiveCruise:
 
     def __init__(
         self,
-        set_speed_mps: float | None = None,
+        set_speed: float | str | None = None,
         *,
         comfort_decel: float = 3.5,
         comfort_accel: float = 1.5,
@@ -48,7 +49,8 @@ class AdaptiveCruise:
         margin_m: float = 2.0,
         aeb_ttc_s: float = 1.5,
     ) -> None:
-        self.set_speed = set_speed_mps
+        # a quantity from a scenario file ("50 km/h") or m/s
+        self.set_speed = None if set_speed is None else parse_quantity(set_speed, "speed")
         self.comfort_decel = comfort_decel
         self.comfort_accel = comfort_accel
         self.standstill = standstill_m

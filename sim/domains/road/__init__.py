@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from sim.domains.base import Loc
-from sim.domains.road.network import _sample_reference
+from sim.domains.road import traffic
+from sim.domains.road.network import RoadNetwork, _sample_reference
 from sim.domains.road.runtime import RoadRuntime
 from sim.domains.road.schema import RoadEntity, RoadMap
 from sim.errors import suggest
@@ -58,6 +59,21 @@ class RoadDomain:
                     (
                         ("map", "road", "signals", k, "road"),
                         f"no road '{sig.road}'.{suggest(sig.road, roads)}",
+                    )
+                )
+        for k, tr in enumerate(rmap.traffic):
+            if tr.road not in roads:
+                out.append(
+                    (
+                        ("map", "road", "traffic", k, "road"),
+                        f"no road '{tr.road}'.{suggest(tr.road, roads)}",
+                    )
+                )
+            elif tr.lanes and max(tr.lanes) >= roads[tr.road].lanes:
+                out.append(
+                    (
+                        ("map", "road", "traffic", k, "lanes"),
+                        f"road '{tr.road}' has lanes 0..{roads[tr.road].lanes - 1}",
                     )
                 )
         entity_ids = {e.id for e in scenario.entities}
@@ -111,7 +127,11 @@ class RoadDomain:
         seed: np.random.SeedSequence,
     ) -> RoadRuntime:
         entities = [scenario.entities[i] for i in entity_indices]
-        return RoadRuntime(scenario, entities, ref_id)
+        net = RoadNetwork.build(scenario.map.road)
+        if scenario.map.road.traffic:
+            rng = np.random.default_rng(seed)
+            entities = entities + traffic.generate(scenario.map.road.traffic, net, entities, rng)
+        return RoadRuntime(scenario, entities, ref_id, net)
 
 
 DOMAIN = RoadDomain()

@@ -80,10 +80,16 @@ class RoadRuntime:
 
     name = "road"
 
-    def __init__(self, scenario: Any, entities: Sequence[RoadEntity], ref_id: str) -> None:
+    def __init__(
+        self,
+        scenario: Any,
+        entities: Sequence[RoadEntity],
+        ref_id: str,
+        net: RoadNetwork | None = None,
+    ) -> None:
         self.dt = float(scenario.dt)
         self.control_period = self.dt * scenario.control_every
-        self.net = RoadNetwork.build(scenario.map.road)
+        self.net = net if net is not None else RoadNetwork.build(scenario.map.road)
         net = self.net
         n = len(entities)
         self.n = n

@@ -99,9 +99,37 @@ class SignalSpec(StrictModel):
     offset: Duration = Field(0.0, description="time into the plan at t = 0")
 
 
+class Traffic(StrictModel):
+    """Background IDM/MOBIL vehicles spread along a road, placed reproducibly from the run's
+    seed: ``count`` vehicles over ``lanes``, evenly spaced with random jitter, uniform initial
+    and desired speeds, kinds drawn by weight. Ids are ``<id>-<k>``."""
+
+    id: str = Field("traffic", pattern=ID_PATTERN)
+    road: str
+    count: int = Field(ge=1, le=1_000_000)
+    lanes: list[int] | None = Field(None, description="default: every lane")
+    s_range: tuple[Length, Length] | None = Field(None, description="default: the whole road")
+    speed: tuple[Speed, Speed] = Field(description="initial speed range [min, max]")
+    desired_speed: tuple[Speed, Speed] | None = Field(None, description="default: speed")
+    kinds: dict[Kind, float] = Field(default_factory=lambda: {"car": 1.0})
+    lane_changes: bool = True
+    clearance: Length = Field(10.0, ge=0, description="free space kept around other entities")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Traffic:
+        for name in ("speed", "desired_speed", "s_range"):
+            r = getattr(self, name)
+            if r is not None and r[0] > r[1]:
+                raise ValueError(f"{name}: min {r[0]:g} exceeds max {r[1]:g}")
+        if not self.kinds or min(self.kinds.values()) < 0 or sum(self.kinds.values()) <= 0:
+            raise ValueError("kinds: give positive weights, e.g. {car: 0.9, truck: 0.1}")
+        return self
+
+
 class RoadMap(StrictModel):
     roads: list[RoadSpec] = Field(min_length=1)
     signals: list[SignalSpec] = Field(default_factory=list)
+    traffic: list[Traffic] = Field(default_factory=list, description="generated background")
 
 
 class Limits(StrictModel):
