@@ -60,8 +60,12 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if not isinstance(data, dict):
         raise ScenarioError(f"{name}:1: expected a mapping of scenario fields at the top level")
     problems: list[str] = []
+    reported: list[Loc] = []
 
     def report(loc: Loc, msg: str) -> None:
+        if any(loc[: len(r)] == r for r in reported):
+            return  # one problem per field: a bad substitution is not also a type error
+        reported.append(loc)
         ln = line_of(lines, loc)
         problems.append(f"{name}{f':{ln}' if ln else ''}: {format_loc(loc)}: {msg}")
 
@@ -85,16 +89,20 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     resolved = _substitute(resolved, (), params, si, report)
     resolved["parameters"] = params
 
-    scenario = None
-    if not problems:
-        scenario = _validate(resolved, report)
-    if scenario is not None:
+    scenario = _validate(resolved, report)
+    if scenario is not None and not problems:
         for loc, msg in _semantic_checks(scenario):
             report(loc, msg)
     if problems or scenario is None:
+        problems.sort(key=_line_key)  # in file order
         raise ScenarioError(problems[0] if problems else f"{name}: invalid", problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedScenario(path, scenario, digest, params, overrides, resolved)
+
+
+def _line_key(problem: str) -> int:
+    m = re.match(r"^.*?:(\d+): ", problem)
+    return int(m.group(1)) if m else 0
 
 
 def _substitute(value: Any, loc: Loc, params: dict, si: dict, report: Any) -> Any:
@@ -122,40 +130,50 @@ def _one(text: str, params: dict, si: dict) -> Any:
 
 
 def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
+    """Validate with the model composed for the domains the file names. Entities of unknown
+    domains are reported and left out, so the rest of the file is still checked."""
     from sim.domains import known_domains
 
+    known = known_domains()
     entities = data.get("entities")
     domains: set[str] = set()
+    keep: list[int] = []
     if isinstance(entities, list):
         for i, ent in enumerate(entities):
-            if isinstance(ent, dict) and isinstance(ent.get("domain"), str):
-                domains.add(ent["domain"])
+            dom = ent.get("domain") if isinstance(ent, dict) else None
+            if not isinstance(dom, str):
+                report(("entities", i, "domain"), f"required: one of {', '.join(known)}")
+            elif dom not in known:
+                report(("entities", i, "domain"),
+                       f"unknown domain '{dom}'.{suggest(dom, known)} Known: {', '.join(known)}")
             else:
-                report(
-                    ("entities", i, "domain"),
-                    f"required: the entity's domain, one of {', '.join(known_domains())}",
-                )
+                domains.add(dom)
+                keep.append(i)
+    elif entities is None:
+        report(("entities",), "required: a list of entities")
     if isinstance(data.get("map"), dict):
-        domains.update(k for k in data["map"] if isinstance(k, str))
-    known = known_domains()
-    bad = sorted(d for d in domains if d not in known)
-    for d in bad:
-        report(
-            ("map", d) if d in (data.get("map") or {}) else ("entities",),
-            f"unknown domain '{d}'.{suggest(d, known)} Known domains: {', '.join(known)}",
-        )
-    if bad or not domains:
-        if not domains:
-            report(("entities",), "required: a list of entities")
-        return None
+        for d in data["map"]:
+            if d not in known:
+                report(("map", d),
+                       f"unknown domain '{d}'.{suggest(str(d), known)} Known: {', '.join(known)}")
+            else:
+                domains.add(d)
+    if not domains:
+        domains = {known[0]}  # still check the common fields
+    checked = dict(data)
+    if isinstance(entities, list):
+        checked["entities"] = [entities[i] for i in keep]
     model = scenario_model(tuple(sorted(domains)))
     try:
-        return model.model_validate(data)
+        scenario = model.model_validate(checked)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            report(loc, _message(model, err))
+            if len(loc) > 1 and loc[0] == "entities" and isinstance(loc[1], int):
+                loc = ("entities", keep[loc[1]], *loc[2:])  # back to the file's numbering
+            report(loc, _message(model, {**err, "loc": loc}))
         return None
+    return scenario if len(keep) == len(entities or []) else None
 
 
 def _message(model: type[BaseModel], err: Any) -> str:

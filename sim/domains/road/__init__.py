@@ -44,7 +44,7 @@ class RoadDomain:
                     )
                 )
             if r.closed:
-                pts, _ = _sample_reference(r)
+                pts, _, _ = _sample_reference(r)
                 gap = math.dist(pts[0], pts[-1])
                 if gap > 0.5:
                     out.append(

@@ -23,15 +23,21 @@ SIGNAL_STATES = {"green": 0, "yellow": 1, "red": 2}
 SIGNAL_NAMES = ("green", "yellow", "red")
 
 
-def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (n, 2) and per-segment curvature (n-1,) of a road's reference line."""
+def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices (n, 2), exact tangent heading at each vertex (n,) and per-segment curvature
+    (n-1,) of a road's reference line. Tangents are exact for lines and arcs (so lanes offset
+    from the reference stay smooth through line/arc joins); for ``points`` they average the
+    neighbouring chords."""
     x, y, psi = spec.start.x, spec.start.y, spec.start.heading
     pts = [(x, y)]
+    tangents = [psi]
     kappa: list[float] = []
     for seg in spec.geometry:
         if seg.line is not None:
             x, y = x + seg.line * math.cos(psi), y + seg.line * math.sin(psi)
             pts.append((x, y))
+            tangents[-1] = psi if len(pts) == 2 else tangents[-1]
+            tangents.append(psi)
             kappa.append(0.0)
         elif seg.arc is not None:
             r = float(seg.radius)
@@ -41,17 +47,20 @@ def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray]:
             for k in range(1, n + 1):
                 ang = psi + (seg.arc * k / n) / r
                 pts.append((cx + r * math.sin(ang), cy - r * math.cos(ang)))
+                tangents.append(ang)
                 kappa.append(1.0 / r)
             psi = psi + seg.arc / r
             x, y = pts[-1]
         else:
             for px, py in seg.points:
                 if math.hypot(px - x, py - y) > 1e-9:
-                    psi = math.atan2(py - y, px - x)
-                    x, y = px, py
+                    new_psi = math.atan2(py - y, px - x)
+                    tangents[-1] = tangents[-1] + 0.5 * float(wrap_angle(new_psi - tangents[-1]))
+                    psi, x, y = new_psi, px, py
                     pts.append((x, y))
+                    tangents.append(psi)
                     kappa.append(0.0)
-    return np.asarray(pts, dtype=float), np.asarray(kappa, dtype=float)
+    return np.asarray(pts, dtype=float), np.asarray(tangents), np.asarray(kappa, dtype=float)
 
 
 @dataclass
@@ -88,10 +97,11 @@ class RoadNetwork:
     def build(cls, spec: RoadMap) -> RoadNetwork:
         ids = tuple(r.id for r in spec.roads)
         index = {r: i for i, r in enumerate(ids)}
-        verts, kappas, v0, v1, base, length = [], [], [], [], [], []
+        verts, kappas, tangents, v0, v1, base, length = [], [], [], [], [], [], []
         offset, g_start = 0, 0.0
         for r in spec.roads:
-            pts, kap = _sample_reference(r)
+            pts, tan, kap = _sample_reference(r)
+            tangents.append(tan)
             if r.closed:
                 pts[-1] = pts[0]  # close exactly (the check allows a small gap)
             seglen = np.hypot(*np.diff(pts, axis=0).T)
@@ -110,16 +120,11 @@ class RoadNetwork:
         d = np.diff(V, axis=0, append=V[-1:])
         seg_heading = np.arctan2(d[:, 1], d[:, 0])
         seg_heading[v1a] = seg_heading[v1a - 1]
-        vtx_heading = seg_heading.copy()
+        vtx_heading = np.concatenate(tangents)
         for a, b, r in zip(v0a, v1a, spec.roads, strict=True):
-            h = seg_heading[a:b]
-            mid = h[:-1] + 0.5 * wrap_angle(h[1:] - h[:-1])
-            vtx_heading[a + 1 : b] = mid
-            if r.closed:
-                joined = h[-1] + 0.5 * wrap_angle(h[0] - h[-1])
+            if r.closed:  # the loop's end and its start share one tangent
+                joined = vtx_heading[b] + 0.5 * wrap_angle(vtx_heading[a] - vtx_heading[b])
                 vtx_heading[a] = vtx_heading[b] = joined
-            else:
-                vtx_heading[a], vtx_heading[b] = h[0], h[-1]
         max_lanes = max(r.lanes for r in spec.roads)
         limit = np.zeros((len(ids), max_lanes))
         markings = []
@@ -249,8 +254,18 @@ class RoadNetwork:
         rows = np.arange(n)
         kk = k[rows, j]
         fr = frac[rows, j]
+        # refine: pose() offsets along normals interpolated between vertex tangents, so the
+        # inverse is the f where the offset from the chord point is normal to h(f)
+        a, d = self.V[kk], self.V[kk + 1] - self.V[kk]
+        h0, dh = self.vtx_heading[kk], wrap_angle(self.vtx_heading[kk + 1] - self.vtx_heading[kk])
+        qx, qy = x - a[:, 0], y - a[:, 1]
+        for _ in range(3):
+            h = h0 + fr * dh
+            c, sn = np.cos(h), np.sin(h)
+            fr = np.clip((qx * c + qy * sn) / (d[:, 0] * c + d[:, 1] * sn), 0.0, 1.0)
+        h = h0 + fr * dh
+        t = -(qx - fr * d[:, 0]) * np.sin(h) + (qy - fr * d[:, 1]) * np.cos(h)
         s = self.G[kk] + fr * (self.G[kk + 1] - self.G[kk]) - self.base[road]
-        t = np.sqrt(d2[rows, j]) * np.sign(cross[rows, j])
         return s, t, kk
 
     def lane_of(self, road: np.ndarray, t: np.ndarray) -> np.ndarray:
