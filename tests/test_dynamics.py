@@ -25,8 +25,9 @@ def test_constant_speed_distance():
     assert total == pytest.approx(40.0, abs=1e-9)
 
 
-@pytest.mark.parametrize(("v0", "a", "dt"), [(20.0, -6.0, 0.05), (13.9, -9.0, 0.1),
-                                             (33.3, -2.0, 0.01)])
+@pytest.mark.parametrize(
+    ("v0", "a", "dt"), [(20.0, -6.0, 0.05), (13.9, -9.0, 0.1), (33.3, -2.0, 0.01)]
+)
 def test_stopping_distance_is_v2_over_2a(v0, a, dt):
     """Braking at constant a from v0 stops after exactly v0²/2|a|, and stays stopped."""
     v, total = np.array([v0]), 0.0
@@ -44,8 +45,7 @@ def test_speed_never_negative_and_braking_never_speeds_up(v, a, dt):
     assert np.all(v2[a <= 0] <= v[a <= 0])
 
 
-@given(speeds, accels, arrays(np.float64, 16, elements=st.floats(-0.6, 0.6)),
-       st.floats(0.01, 0.2))
+@given(speeds, accels, arrays(np.float64, 16, elements=st.floats(-0.6, 0.6)), st.floats(0.01, 0.2))
 def test_bicycle_moves_no_further_than_its_speed_allows(v, a, delta, dt):
     """Displacement ≤ distance travelled; heading changes by at most d·tan(δ)/L bound."""
     z = np.zeros(16)
@@ -58,8 +58,16 @@ def test_bicycle_moves_no_further_than_its_speed_allows(v, a, delta, dt):
 
 def test_bicycle_straight_and_circle():
     """δ = 0 goes straight; constant δ drives a circle of radius lr / sin β."""
-    x, y, psi, _, _ = dyn.bicycle_step(np.zeros(1), np.zeros(1), np.zeros(1), np.array([10.0]),
-                                       np.zeros(1), np.zeros(1), np.array([2.7]), 1.0)
+    x, y, psi, _, _ = dyn.bicycle_step(
+        np.zeros(1),
+        np.zeros(1),
+        np.zeros(1),
+        np.array([10.0]),
+        np.zeros(1),
+        np.zeros(1),
+        np.array([2.7]),
+        1.0,
+    )
     assert (x[0], y[0], psi[0]) == (10.0, 0.0, 0.0)
     delta, wb, v, dt = 0.1, 2.7, 10.0, 0.01
     beta = math.atan(0.5 * math.tan(delta))
@@ -80,17 +88,39 @@ def test_idm_free_road_and_equilibrium():
     """Free road: a_max(1 − (v/v0)^δ). Equilibrium gap s* = s0 + vT gives a = −a_max(v/v0)^δ·…
     and at v = v0 with that gap the acceleration is −a_max."""
     one = np.ones(1)
-    a = dyn.idm_accel(one * 15, one * 30, one * 1e9, 0 * one, np.array([False]), one * 3,
-                      one * 5, one * 5, one * 1.5, one * 4)
-    assert a[0] == pytest.approx(3 * (1 - 0.5 ** 4))
+    a = dyn.idm_accel(
+        one * 15,
+        one * 30,
+        one * 1e9,
+        0 * one,
+        np.array([False]),
+        one * 3,
+        one * 5,
+        one * 5,
+        one * 1.5,
+        one * 4,
+    )
+    assert a[0] == pytest.approx(3 * (1 - 0.5**4))
     gap = 5 + 30 * 1.5
-    a = dyn.idm_accel(one * 30, one * 30, one * gap, 0 * one, np.array([True]), one * 3,
-                      one * 5, one * 5, one * 1.5, one * 4)
+    a = dyn.idm_accel(
+        one * 30,
+        one * 30,
+        one * gap,
+        0 * one,
+        np.array([True]),
+        one * 3,
+        one * 5,
+        one * 5,
+        one * 1.5,
+        one * 4,
+    )
     assert a[0] == pytest.approx(-3.0)
 
 
-@given(arrays(np.float64, 8, elements=st.floats(-4, 4)), arrays(np.float64, 8,
-       elements=st.floats(0.2, 3)))
+@given(
+    arrays(np.float64, 8, elements=st.floats(-4, 4)),
+    arrays(np.float64, 8, elements=st.floats(0.2, 3)),
+)
 def test_lane_change_profile(delta, lat_speed):
     """Sinusoidal lane change: starts and ends at rest on target, peak speed = requested."""
     t0 = np.zeros(8)
@@ -99,7 +129,9 @@ def test_lane_change_profile(delta, lat_speed):
     assert np.allclose(dyn.lane_change_offset(t0, delta, np.zeros(8), sin), 0)
     assert np.allclose(dyn.lane_change_offset(t0, delta, np.ones(8), sin), delta)
     eps = 1e-6
-    mid = (dyn.lane_change_offset(t0, delta, np.full(8, 0.5 + eps), sin)
-           - dyn.lane_change_offset(t0, delta, np.full(8, 0.5 - eps), sin)) / (2 * eps)
+    mid = (
+        dyn.lane_change_offset(t0, delta, np.full(8, 0.5 + eps), sin)
+        - dyn.lane_change_offset(t0, delta, np.full(8, 0.5 - eps), sin)
+    ) / (2 * eps)
     ok = np.abs(delta) > 1e-3
     assert np.allclose(np.abs(mid[ok]) / T[ok], lat_speed[ok], rtol=1e-4)

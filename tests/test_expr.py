@@ -20,8 +20,10 @@ def test_comparisons_and_logic():
     assert evaluate("a > 5 or a < 0", {"a": 4}) is False
 
 
-@pytest.mark.parametrize("text", ["__import__('os')", "a.real", "[1, 2]", "open('x')",
-                                  "lambda: 1", "a if a else 2", "'text'"])
+@pytest.mark.parametrize(
+    "text",
+    ["__import__('os')", "a.real", "[1, 2]", "open('x')", "lambda: 1", "a if a else 2", "'text'"],
+)
 def test_anything_else_is_refused(text):
     """Calls beyond the four functions, attributes, literals of other types: refused."""
     with pytest.raises(ExpressionError):

@@ -30,13 +30,15 @@ def sat_overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return True
 
 
-fleets = st.integers(2, 25).flatmap(lambda n: st.tuples(
-    st.lists(st.floats(-30, 30), min_size=n, max_size=n),
-    st.lists(st.floats(-30, 30), min_size=n, max_size=n),
-    st.lists(st.floats(-math.pi, math.pi), min_size=n, max_size=n),
-    st.lists(st.floats(0.3, 12), min_size=n, max_size=n),
-    st.lists(st.floats(0.3, 3), min_size=n, max_size=n),
-))
+fleets = st.integers(2, 25).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.floats(-30, 30), min_size=n, max_size=n),
+        st.lists(st.floats(-30, 30), min_size=n, max_size=n),
+        st.lists(st.floats(-math.pi, math.pi), min_size=n, max_size=n),
+        st.lists(st.floats(0.3, 12), min_size=n, max_size=n),
+        st.lists(st.floats(0.3, 3), min_size=n, max_size=n),
+    )
+)
 
 
 @given(fleets)
@@ -50,8 +52,11 @@ def test_vectorised_collisions_equal_scalar_reference(fleet):
     corners = box_corners(x, y, h, length, width)
     hit = boxes_intersect(corners[i], corners[j])
     fast = {(int(a), int(b)) for a, b in zip(i[hit], j[hit], strict=True)}
-    slow = {(a, b) for a, b in itertools.combinations(range(n), 2)
-            if sat_overlap(corners[a], corners[b])}
+    slow = {
+        (a, b)
+        for a, b in itertools.combinations(range(n), 2)
+        if sat_overlap(corners[a], corners[b])
+    }
     assert fast == slow
 
 
@@ -65,8 +70,13 @@ def test_invalid_entities_never_collide(fleet):
     assert i.size == 0
 
 
-@given(st.floats(-100, 100), st.floats(-100, 100), st.floats(-math.pi, math.pi),
-       st.floats(0.5, 20), st.floats(0.5, 5))
+@given(
+    st.floats(-100, 100),
+    st.floats(-100, 100),
+    st.floats(-math.pi, math.pi),
+    st.floats(0.5, 20),
+    st.floats(0.5, 5),
+)
 def test_box_corners_keep_size_and_centre(cx, cy, h, length, width):
     """Corners are a rectangle of the given size around the given centre."""
     c = box_corners(*(np.array([v]) for v in (cx, cy, h, length, width)))[0]
@@ -77,7 +87,12 @@ def test_box_corners_keep_size_and_centre(cx, cy, h, length, width):
 
 def test_projection_onto_a_segment():
     """Closed form: (3, 4) onto the x axis from 0 to 10 -> fraction 0.3, distance 4, left."""
-    frac, d2, cross = project_to_segments(np.array([3.0]), np.array([4.0]), np.array([[0.0]]),
-                                          np.array([[0.0]]), np.array([[10.0]]),
-                                          np.array([[0.0]]))
+    frac, d2, cross = project_to_segments(
+        np.array([3.0]),
+        np.array([4.0]),
+        np.array([[0.0]]),
+        np.array([[0.0]]),
+        np.array([[10.0]]),
+        np.array([[0.0]]),
+    )
     assert frac[0, 0] == 0.3 and d2[0, 0] == 16.0 and cross[0, 0] > 0

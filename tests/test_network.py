@@ -12,14 +12,37 @@ from hypothesis import strategies as st
 from sim.domains.road.network import RoadNetwork
 from sim.domains.road.schema import RoadMap
 
-RING = RoadMap.model_validate({"roads": [{
-    "id": "ring", "lanes": 3, "lane_width": 3.5, "closed": True,
-    "geometry": [{"line": 200}, {"arc": math.pi * 100, "radius": 100}, {"line": 200},
-                 {"arc": math.pi * 100, "radius": 100}]}],
-    "signals": [{"id": "sig", "road": "ring", "s": 100, "offset": 5,
-                 "phases": [{"state": "green", "duration": 10},
-                            {"state": "yellow", "duration": 2},
-                            {"state": "red", "duration": 8}]}]})
+RING = RoadMap.model_validate(
+    {
+        "roads": [
+            {
+                "id": "ring",
+                "lanes": 3,
+                "lane_width": 3.5,
+                "closed": True,
+                "geometry": [
+                    {"line": 200},
+                    {"arc": math.pi * 100, "radius": 100},
+                    {"line": 200},
+                    {"arc": math.pi * 100, "radius": 100},
+                ],
+            }
+        ],
+        "signals": [
+            {
+                "id": "sig",
+                "road": "ring",
+                "s": 100,
+                "offset": 5,
+                "phases": [
+                    {"state": "green", "duration": 10},
+                    {"state": "yellow", "duration": 2},
+                    {"state": "red", "duration": 8},
+                ],
+            }
+        ],
+    }
+)
 NET = RoadNetwork.build(RING)
 
 
@@ -51,6 +74,6 @@ def test_signal_phases_follow_the_plan():
 def test_drivable_area_covers_lanes_only():
     import shapely
 
-    assert shapely.contains_xy(NET.drivable, 100.0, 8.0)      # inside lane 2
+    assert shapely.contains_xy(NET.drivable, 100.0, 8.0)  # inside lane 2
     assert not shapely.contains_xy(NET.drivable, 100.0, 10.0)  # beyond the left edge
     assert not shapely.contains_xy(NET.drivable, 100.0, 100.0)  # the infield

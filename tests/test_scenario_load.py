@@ -33,8 +33,11 @@ def test_unknown_field_is_an_error_with_line_and_suggestion(write_yaml):
     """A misspelt key names file, line, field path and the closest allowed key."""
     text = MINIMAL.replace("    speed: 20 m/s", "    sped: 20 m/s")
     (p,) = _problems(write_yaml, text)
-    assert re.search(r"s\.yaml:18: entities\[0\]\.sped: unknown field 'sped'\. "
-                     r"Did you mean 'speed'\?", p)
+    assert re.search(
+        r"s\.yaml:18: entities\[0\]\.sped: unknown field 'sped'\. "
+        r"Did you mean 'speed'\?",
+        p,
+    )
 
 
 def test_wrong_unit_names_the_field(write_yaml):

@@ -12,13 +12,22 @@ from sim.errors import UnitError
 from sim.units import parse_any, parse_quantity
 
 
-@pytest.mark.parametrize(("text", "dim", "si"), [
-    ("60 km/h", "speed", 60 / 3.6), ("12 kn", "speed", 12 * 1852 / 3600),
-    ("1000 ft", "length", 304.8), ("5 NM", "length", 9260.0), ("2 s", "time", 2.0),
-    ("500 ms", "time", 0.5), ("6 m/s^2", "acceleration", 6.0), ("0.774 g", "acceleration",
-                                                                 0.774 * 9.80665),
-    ("30 deg", "angle", math.pi / 6), ("3.5", "length", 3.5), (7, "time", 7.0),
-])
+@pytest.mark.parametrize(
+    ("text", "dim", "si"),
+    [
+        ("60 km/h", "speed", 60 / 3.6),
+        ("12 kn", "speed", 12 * 1852 / 3600),
+        ("1000 ft", "length", 304.8),
+        ("5 NM", "length", 9260.0),
+        ("2 s", "time", 2.0),
+        ("500 ms", "time", 0.5),
+        ("6 m/s^2", "acceleration", 6.0),
+        ("0.774 g", "acceleration", 0.774 * 9.80665),
+        ("30 deg", "angle", math.pi / 6),
+        ("3.5", "length", 3.5),
+        (7, "time", 7.0),
+    ],
+)
 def test_parse_known_units(text, dim, si):
     """Each documented unit converts to SI."""
     assert parse_quantity(text, dim) == pytest.approx(si)

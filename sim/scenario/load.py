@@ -144,8 +144,10 @@ def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
             if not isinstance(dom, str):
                 report(("entities", i, "domain"), f"required: one of {', '.join(known)}")
             elif dom not in known:
-                report(("entities", i, "domain"),
-                       f"unknown domain '{dom}'.{suggest(dom, known)} Known: {', '.join(known)}")
+                report(
+                    ("entities", i, "domain"),
+                    f"unknown domain '{dom}'.{suggest(dom, known)} Known: {', '.join(known)}",
+                )
             else:
                 domains.add(dom)
                 keep.append(i)
@@ -154,8 +156,10 @@ def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
     if isinstance(data.get("map"), dict):
         for d in data["map"]:
             if d not in known:
-                report(("map", d),
-                       f"unknown domain '{d}'.{suggest(str(d), known)} Known: {', '.join(known)}")
+                report(
+                    ("map", d),
+                    f"unknown domain '{d}'.{suggest(str(d), known)} Known: {', '.join(known)}",
+                )
             else:
                 domains.add(d)
     if not domains:

@@ -241,6 +241,7 @@ class RoadRuntime:
         self.cmd_accel = np.zeros(n)
         self.cmd_steer = np.zeros(n)
         self.clip_mask = np.zeros(n, dtype=np.int8)
+        self.clip_prev = np.zeros(n, dtype=np.int8)
         self.sensor_range = np.array([e.sensor.range for e in entities])
         self.sensor_fov = np.array([e.sensor.fov for e in entities])
         self.goals = [e.goal for e in entities]
@@ -947,6 +948,11 @@ class RoadRuntime:
                     )
                 )
         self.front_prev, self.road_prev = front, f.road.copy()
+        # actions beyond the vehicle's limits (rising edge of the clip mask)
+        for i in np.flatnonzero((self.clip_mask != 0) & (self.clip_prev == 0)):
+            limits = [name for bit, name in CLIP_NAMES.items() if self.clip_mask[i] & bit]
+            events.append(Event(tick, time_s, "action_clipped", (ids[i],), {"limits": limits}))
+        self.clip_prev = self.clip_mask.copy()
         # goals
         todo = np.flatnonzero(~self.goal_done & f.valid)
         if todo.size:
