@@ -14,6 +14,7 @@ from sim.scenario import load_scenario
 from tests.conftest import MINIMAL, ROAD_SUITE
 
 ENTRIES = load_suite(ROAD_SUITE).entries
+STILL = RoadAction(0.0, 0.0)
 
 
 def _agents(lo, agent):
@@ -52,7 +53,7 @@ class Recorder:
 
     name, version = "recorder", "0"
 
-    def __init__(self, action=RoadAction(0.0, 0.0), fail_at: float | None = None):
+    def __init__(self, action=STILL, fail_at: float | None = None):
         self.action, self.fail_at, self.times = action, fail_at, []
 
     def reset(self, briefing, *, rng):

@@ -248,7 +248,7 @@ class RoadNetwork:
             ok = np.ones(local.shape, dtype=bool)
         k = self.v0[road][:, None] + np.minimum(local, nseg[:, None] - 1)
         a, b = self.V[k], self.V[k + 1]
-        frac, d2, cross = project_to_segments(x, y, a[..., 0], a[..., 1], b[..., 0], b[..., 1])
+        frac, d2, _ = project_to_segments(x, y, a[..., 0], a[..., 1], b[..., 0], b[..., 1])
         d2 = np.where(ok, d2, np.inf)
         j = np.argmin(d2, axis=1)
         rows = np.arange(n)
