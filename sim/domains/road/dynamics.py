@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.geometry import clamp
+
 
 def advance_speed(v: np.ndarray, a: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """New speed and distance travelled over ``dt`` at constant acceleration ``a``, never
@@ -82,7 +84,7 @@ def lane_change_offset(
     Sinusoidal (OpenSCENARIO ``dynamicsShape=sinusoidal``): t0 + Δ·(1 − cos πτ)/2, whose peak
     lateral speed is πΔ/(2T); linear: t0 + Δ·τ. All (N,).
     """
-    tau = np.clip(tau, 0.0, 1.0)
+    tau = clamp(tau, 0.0, 1.0)
     shape = np.where(sinusoidal, 0.5 * (1.0 - np.cos(np.pi * tau)), tau)
     return t0 + delta_t * shape
 

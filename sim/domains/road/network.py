@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from sim.core.geometry import project_to_segments, wrap_angle
+from sim.core.geometry import clamp, project_to_segments, wrap_angle
 from sim.domains.road.schema import RoadMap
 
 #: Arcs are sampled so that the chord deviates at most this much from the true arc.
@@ -199,9 +199,9 @@ class RoadNetwork:
         """Segment index (N,) and fraction along it (N,) of stations ``s`` on ``road``."""
         g = self.base[road] + s
         k = np.searchsorted(self.G, g, side="right") - 1
-        k = np.clip(k, self.v0[road], self.v1[road] - 1)
+        k = clamp(k, self.v0[road], self.v1[road] - 1)
         seg = self.G[k + 1] - self.G[k]
-        frac = np.clip((g - self.G[k]) / np.where(seg > 0, seg, 1.0), 0.0, 1.0)
+        frac = clamp((g - self.G[k]) / np.where(seg > 0, seg, 1.0), 0.0, 1.0)
         return k, frac
 
     def pose(
@@ -244,7 +244,7 @@ class RoadNetwork:
             local = (seg_hint - self.v0[road])[:, None] + offs
             closed = self.closed[road][:, None]
             wrapped = np.mod(local, nseg[:, None])
-            local = np.where(closed, wrapped, np.clip(local, 0, nseg[:, None] - 1))
+            local = np.where(closed, wrapped, clamp(local, 0, nseg[:, None] - 1))
             ok = np.ones(local.shape, dtype=bool)
         k = self.v0[road][:, None] + np.minimum(local, nseg[:, None] - 1)
         a, b = self.V[k], self.V[k + 1]
@@ -262,7 +262,7 @@ class RoadNetwork:
         for _ in range(3):
             h = h0 + fr * dh
             c, sn = np.cos(h), np.sin(h)
-            fr = np.clip((qx * c + qy * sn) / (d[:, 0] * c + d[:, 1] * sn), 0.0, 1.0)
+            fr = clamp((qx * c + qy * sn) / (d[:, 0] * c + d[:, 1] * sn), 0.0, 1.0)
         h = h0 + fr * dh
         t = -(qx - fr * d[:, 0]) * np.sin(h) + (qy - fr * d[:, 1]) * np.cos(h)
         s = self.G[kk] + fr * (self.G[kk + 1] - self.G[kk]) - self.base[road]
@@ -271,7 +271,7 @@ class RoadNetwork:
     def lane_of(self, road: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Lane index containing lateral offset ``t`` (clipped to the road's lanes)."""
         w = self.lane_width[road]
-        return np.clip(np.rint(t / w), 0, self.lanes[road] - 1).astype(np.int32)
+        return clamp(np.rint(t / w), 0, self.lanes[road] - 1).astype(np.int32)
 
     # ---------------------------------------------------------------- signals
     def signal_states(self, time_s: float) -> np.ndarray:

@@ -27,7 +27,7 @@ from agents.road.types import (
     SignalAhead,
 )
 from sim.core.events import Event
-from sim.core.geometry import box_corners, wrap_angle
+from sim.core.geometry import box_corners, clamp, wrap_angle
 from sim.domains.base import ActionInvalid, ActionResult, EntityMeta, Footprints
 from sim.domains.road import dynamics as dyn
 from sim.domains.road.network import SIGNAL_NAMES, RoadNetwork
@@ -223,9 +223,10 @@ class RoadRuntime:
         self.lc_tick0 = np.zeros(n, dtype=np.int64)
         self.lc_T = np.ones(n)
         self.lc_sin = np.ones(n, dtype=bool)
-        # MOBIL decisions once a second, staggered by slot so they do not all fall on one tick
+        # MOBIL decisions once a second for every vehicle at once (highway-env decides at its
+        # policy frequency, 1 Hz by default): one vectorised pass instead of one per tick
         self.mobil_every = max(1, round(1.0 / self.dt))
-        self.mobil_phase = np.arange(n) % self.mobil_every
+        self.has_mobil = bool(self.mobil.any())
 
         # controlled entities: limits, commands, sensors, goals
         lim = [e.limits for e in entities]
@@ -318,6 +319,7 @@ class RoadRuntime:
         self.m_p = arr[:, 6:10]
         self.m_state = np.zeros(len(rows), dtype=np.int8)  # 0 pending, 1 armed, 2 done
         self.m_fire = np.zeros(len(rows), dtype=np.int64)
+        self.m_open = len(rows)  # manoeuvres not yet started
 
     def _pair_gap(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Free-space gap between i and j (along the road when both are on the same one)
@@ -338,7 +340,7 @@ class RoadRuntime:
         return centre - 0.5 * (self.length[i] + self.length[j]), behind
 
     def _manoeuvres(self, tick: int) -> list[Event]:
-        if self.m_entity.size == 0:
+        if self.m_open == 0:
             return []
         f = self.fleet
         pend = np.flatnonzero(self.m_state == 0)
@@ -368,6 +370,7 @@ class RoadRuntime:
         if go.size == 0:
             return []
         self.m_state[go] = 2
+        self.m_open = int((self.m_state < 2).sum())
         ent, p = self.m_entity[go], self.m_p[go]
         sp = go[self.m_action[go] == A_SPEED]
         if sp.size:
@@ -386,7 +389,7 @@ class RoadRuntime:
             w = self.net.lane_width[np.maximum(f.road[e], 0)]
             cur = self.net.lane_of(np.maximum(f.road[e], 0), f.t_m[e])
             target = np.where(q[:, 2] > 0, cur + q[:, 0], q[:, 0])
-            target = np.clip(target, 0, self.net.lanes[np.maximum(f.road[e], 0)] - 1)
+            target = clamp(target, 0, self.net.lanes[np.maximum(f.road[e], 0)] - 1)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
         return [
             Event(
@@ -450,11 +453,11 @@ class RoadRuntime:
         m = max(nb.rows.size - 1, 0)
         lead_in = p_lead < end
         lead_wrap = ~lead_in & closed & nonempty
-        pl = np.clip(np.where(lead_in, p_lead, start), 0, m)
+        pl = clamp(np.where(lead_in, p_lead, start), 0, m)
         leader = np.where(lead_in | lead_wrap, nb.rows[pl] if nb.rows.size else -1, -1)
         fol_in = (p_fol >= start) & (p_fol < end)
         fol_wrap = ~fol_in & closed & nonempty
-        pf = np.clip(np.where(fol_in, p_fol, end - 1), 0, m)
+        pf = clamp(np.where(fol_in, p_fol, end - 1), 0, m)
         follower = np.where(fol_in | fol_wrap, nb.rows[pf] if nb.rows.size else -1, -1)
         s_all = self.fleet.s_m
         ds_lead = np.where(
@@ -537,16 +540,16 @@ class RoadRuntime:
             v = f.speed_mps[frenet]
             tgt, rate = self.target_speed[frenet], self.target_rate[frenet]
             err = (tgt - v) / self.dt
-            a_scr = np.where(rate > 0, np.clip(err, -rate, rate), err)
+            a_scr = np.where(rate > 0, clamp(err, -rate, rate), err)
             accel[frenet] = np.where(self.long_mode[frenet] == LONG_IDM, a_idm, a_scr)
-            if self.mobil.any():
+            if self.has_mobil and tick % self.mobil_every == 0:
                 self._mobil(tick, nb, accel)
         path = np.flatnonzero(f.valid & (self.mode == PATH))
         if path.size:
             v = f.speed_mps[path]
             tgt, rate = self.target_speed[path], self.target_rate[path]
             err = (tgt - v) / self.dt
-            accel[path] = np.where(rate > 0, np.clip(err, -rate, rate), err)
+            accel[path] = np.where(rate > 0, clamp(err, -rate, rate), err)
         self._integrate(tick, accel, frenet, path)
         return events
 
@@ -561,7 +564,7 @@ class RoadRuntime:
             & f.valid
             & ~self.lc_active
             & (self.mode == FRENET)
-            & (self.mobil_phase == tick % self.mobil_every)
+            & (tick % self.mobil_every == 0)
             & (f.road >= 0)
         )
         c = np.flatnonzero(due)
@@ -584,7 +587,7 @@ class RoadRuntime:
         for d in (-1, 1):
             tl = lane + d
             ok = (tl >= 0) & (tl < net.lanes[road])
-            tl_c = np.clip(tl, 0, net.lanes[road] - 1)
+            tl_c = clamp(tl, 0, net.lanes[road] - 1)
             ln, ds_ln, fn, ds_fn = self._query(nb, road, tl_c, s)
             a_c_new = self._idm(c, ln, ds_ln)
             has_fn = fn >= 0
@@ -628,7 +631,7 @@ class RoadRuntime:
         if frenet.size:
             r = frenet
             v_new, dist = dyn.advance_speed(f.speed_mps[r], accel[r], dt)
-            _, _, _, kappa = net.pose(road[r], s[r], t[r])
+            kappa = net.seg_kappa[seg[r]]
             s_new = s[r] + dist / np.maximum(1.0 - kappa * t[r], 0.1)
             lc = self.lc_active[r]
             tau = (tick + 1 - self.lc_tick0[r]) * dt / self.lc_T[r]
@@ -670,9 +673,9 @@ class RoadRuntime:
             v_new = np.where(ps[r] >= total, 0.0, v_new)
             g = self.path_cum[self.path_start[r]] + ps[r]
             k = np.searchsorted(self.path_cum, g, side="right") - 1
-            k = np.clip(k, self.path_start[r], self.path_end[r] - 1)
+            k = clamp(k, self.path_start[r], self.path_end[r] - 1)
             seglen = self.path_cum[k + 1] - self.path_cum[k]
-            fr = np.clip((g - self.path_cum[k]) / np.where(seglen > 0, seglen, 1.0), 0, 1)
+            fr = clamp((g - self.path_cum[k]) / np.where(seglen > 0, seglen, 1.0), 0, 1)
             p0, p1 = self.path_pts[k], self.path_pts[k + 1]
             x[r] = p0[:, 0] + fr * (p1[:, 0] - p0[:, 0])
             y[r] = p0[:, 1] + fr * (p1[:, 1] - p0[:, 1])
@@ -704,10 +707,10 @@ class RoadRuntime:
         # actuator limits: jerk and steering rate act on what the agent asked for
         a_cmd = self.cmd_accel[c]
         da = self.max_jerk[c] * dt
-        a = np.clip(a_cmd, f.accel_mps2[c] - da, f.accel_mps2[c] + da)
+        a = clamp(a_cmd, f.accel_mps2[c] - da, f.accel_mps2[c] + da)
         dd = self.max_steer_rate[c] * dt
         d_cmd = self.cmd_steer[c]
-        d = np.clip(d_cmd, f.steer_rad[c] - dd, f.steer_rad[c] + dd)
+        d = clamp(d_cmd, f.steer_rad[c] - dd, f.steer_rad[c] + dd)
         mask = self.clip_mask[c] & (CLIP_ACCEL | CLIP_STEER)
         mask = mask | np.where(a != a_cmd, CLIP_JERK, 0) | np.where(d != d_cmd, CLIP_STEER_RATE, 0)
         self.clip_mask[c] = mask
