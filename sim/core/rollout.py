@@ -73,10 +73,11 @@ class CollisionMonitor:
 
     def check(self, tick: int, time_s: float) -> tuple[list[Event], bool]:
         fps = [rt.footprints() for rt in self.world.runtimes.values()]
-        cat = {
-            name: np.concatenate([getattr(fp, name) for fp in fps])
-            for name in ("cx_m", "cy_m", "heading_rad", "length_m", "width_m", "speed_mps", "valid")
-        }
+        names = ("cx_m", "cy_m", "heading_rad", "length_m", "width_m", "speed_mps", "valid")
+        if len(fps) == 1:
+            cat = {name: getattr(fps[0], name) for name in names}
+        else:
+            cat = {name: np.concatenate([getattr(fp, name) for fp in fps]) for name in names}
         hx, hy = aabb_half_extents(cat["heading_rad"], cat["length_m"], cat["width_m"])
         i, j = candidate_pairs(cat["cx_m"], cat["cy_m"], hx, hy, cat["valid"])
         if i.size:

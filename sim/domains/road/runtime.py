@@ -69,10 +69,13 @@ class RoadFleet:
 
 @dataclass
 class _Neighbours:
-    """Vehicles sorted by (road, lane, s): the structure behind leader/follower queries."""
+    """Vehicles sorted by (road, lane, s): the structure behind leader/follower queries.
+    A vehicle changing lanes has an entry in both lanes; ``rank[i]`` is the position of
+    vehicle i's entry in the lane it is in now."""
 
     keys: np.ndarray
     rows: np.ndarray
+    rank: np.ndarray
 
 
 class RoadRuntime:
@@ -109,6 +112,7 @@ class RoadRuntime:
             tuple(e.goal.model_dump(exclude_none=True) if e.goal else None for e in entities),
         )
         self.controlled = controlled
+        self.ctl_rows = np.flatnonzero(controlled)
         self.vehicle = np.array([k not in ("pedestrian", "cyclist") for k in self.kinds])
 
         mode = np.full(n, FRENET, dtype=np.int8)
@@ -424,10 +428,30 @@ class RoadRuntime:
     def _sorted(self, member: np.ndarray) -> _Neighbours:
         f = self.fleet
         rows = np.flatnonzero(member)
-        lane = self.net.lane_of(np.maximum(f.road[rows], 0), f.t_m[rows])
+        road = np.maximum(f.road[rows], 0)
+        lane = self.net.lane_of(road, f.t_m[rows])
+        primary = np.ones(rows.size, dtype=bool)
+        changing = self.lc_active[rows]
+        if changing.any():
+            # a vehicle moving between lanes occupies both: followers in either lane see it
+            c = rows[changing]
+            other = self._other_lane(c, lane[changing])
+            rows = np.concatenate([rows, c])
+            lane = np.concatenate([lane, other])
+            primary = np.concatenate([primary, np.zeros(c.size, dtype=bool)])
         key = (f.road[rows].astype(float) * _MAX_LANES + lane) * _GROUP_SPAN + f.s_m[rows]
         order = np.argsort(key, kind="stable")
-        return _Neighbours(key[order], rows[order])
+        rows, primary = rows[order], primary[order]
+        rank = np.zeros(self.n, dtype=np.int64)
+        rank[rows[primary]] = np.flatnonzero(primary)
+        return _Neighbours(key[order], rows, rank)
+
+    def _other_lane(self, rows: np.ndarray, lane_now: np.ndarray) -> np.ndarray:
+        """For vehicles changing lanes: the lane of origin or target they are not in now."""
+        road = self.fleet.road[rows]
+        origin = self.net.lane_of(road, self.lc_t0[rows])
+        target = self.net.lane_of(road, self.lc_t0[rows] + self.lc_delta[rows])
+        return np.where(lane_now == origin, target, origin)
 
     def _query(
         self,
@@ -443,7 +467,8 @@ class RoadRuntime:
         start = np.searchsorted(nb.keys, g, side="left")
         end = np.searchsorted(nb.keys, g + _GROUP_SPAN, side="left")
         if self_rank is None:
-            p = np.searchsorted(nb.keys, g + s, side="left")
+            # 'right': a lane changer's own entry in the queried lane is not its leader
+            p = np.searchsorted(nb.keys, g + s, side="right")
             p_lead, p_fol = p, p - 1
         else:
             p_lead, p_fol = self_rank + 1, self_rank - 1
@@ -509,10 +534,17 @@ class RoadRuntime:
         if frenet.size:
             road, s = f.road[frenet], f.s_m[frenet]
             lane = net.lane_of(road, f.t_m[frenet])
-            rank = np.empty(n, dtype=np.int64)
-            rank[nb.rows] = np.arange(nb.rows.size)
-            leader, ds, _, _ = self._query(nb, road, lane, s, rank[frenet])
+            leader, ds, _, _ = self._query(nb, road, lane, s, nb.rank[frenet])
             a_idm = self._idm(frenet, leader, ds)
+            changing = self.lc_active[frenet]
+            if changing.any():
+                # while changing lanes, follow the nearer leader of the two lanes
+                cr = frenet[changing]
+                other = self._other_lane(cr, lane[changing])
+                l2, ds2, _, _ = self._query(nb, road[changing], other, s[changing])
+                l2 = np.where(l2 == cr, -1, l2)
+                ds2 = np.where(l2 < 0, np.inf, ds2)
+                a_idm[changing] = np.minimum(a_idm[changing], self._idm(cr, l2, ds2))
             # red (or stoppable yellow) signal ahead: a stationary virtual leader at the line
             front = s + 0.5 * self.length[frenet]
             nxt = net.next_signal(road, front)
@@ -573,9 +605,7 @@ class RoadRuntime:
         net = self.net
         road, s = f.road[c], f.s_m[c]
         lane = net.lane_of(road, f.t_m[c])
-        rank = np.empty(self.n, dtype=np.int64)
-        rank[nb.rows] = np.arange(nb.rows.size)
-        lo, ds_lo, fo, ds_fo = self._query(nb, road, lane, s, rank[c])
+        lo, ds_lo, fo, ds_fo = self._query(nb, road, lane, s, nb.rank[c])
         a_c = accel[c]
         # old follower now (behind c) and after c leaves (behind c's leader)
         has_fo = fo >= 0
@@ -889,25 +919,30 @@ class RoadRuntime:
     def _update_monitors_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         f = self.fleet
         net = self.net
-        c = np.flatnonzero(self.controlled & f.valid & (f.road >= 0))
+        c = self.ctl_rows[f.valid[self.ctl_rows] & (f.road[self.ctl_rows] >= 0)]
         off, out, over = (np.zeros(self.n, dtype=bool) for _ in range(3))
         if c.size:
-            corners = box_corners(
-                f.x_m[c], f.y_m[c], f.heading_rad[c], self.length[c], self.width[c]
-            )
-            inside = shapely.contains_xy(net.drivable, corners[..., 0], corners[..., 1])
-            off[c] = ~inside.all(axis=1)
             road = f.road[c]
             w = net.lane_width[road]
-            lane = net.lane_of(road, f.t_m[c])
-            d = f.t_m[c] - lane * w
-            _, _, hr, _ = net.pose(road, f.s_m[c], f.t_m[c])
-            rel = f.heading_rad[c] - hr
+            t = f.t_m[c]
+            lane = net.lane_of(road, t)
+            d = t - lane * w
+            rel = f.heading_rad[c] - net.seg_heading[f.seg[c]]
             ext = np.abs(0.5 * self.length[c] * np.sin(rel)) + np.abs(
                 0.5 * self.width[c] * np.cos(rel)
             )
             out[c] = np.abs(d) + ext > 0.5 * w
             over[c] = f.speed_mps[c] > net.speed_limit[road, lane] + 1e-9
+            # within its own road's edges a box is on the drivable area; only a box that
+            # crosses them (a junction, a shoulder) needs the polygon test
+            edge = (t - ext < -0.5 * w) | (t + ext > (net.lanes[road] - 0.5) * w)
+            if edge.any():
+                e = c[edge]
+                corners = box_corners(
+                    f.x_m[e], f.y_m[e], f.heading_rad[e], self.length[e], self.width[e]
+                )
+                inside = shapely.contains_xy(net.drivable, corners[..., 0], corners[..., 1])
+                off[e] = ~inside.all(axis=1)
         return off, out, over
 
     def monitor(self, tick: int) -> list[Event]:
