@@ -298,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"pground {ver}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    def command(name: str, func: Any, summary: str, description: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=summary, description=description)
+        sp.set_defaults(func=func)
+        return sp
+
     def agent_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--agent",
@@ -311,12 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="which controlled entity --agent drives (default: the first)",
         )
 
-    r = sub.add_parser(
+    r = command(
         "run",
-        help="run one scenario",
-        description="Run one scenario file, "
-        "print the verdict, criteria, key metrics and events, and write a run "
-        "folder (manifest.json, log.npz, events.jsonl, metrics.json).",
+        cmd_run,
+        "run one scenario",
+        "Run one scenario file, print the verdict, criteria, key metrics and events, "
+        "and write a run folder (manifest.json, log.npz, events.jsonl, metrics.json).",
     )
     r.add_argument("file", help="scenario file (.yaml or .json)")
     agent_opts(r)
@@ -339,14 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-save", action="store_true", help="write no run folder")
     r.add_argument("--json", action="store_true", help="print metrics.json to stdout")
-    r.set_defaults(func=cmd_run)
 
-    s = sub.add_parser(
+    s = command(
         "suite",
-        help="run a suite of scenarios",
-        description="Run every "
-        "scenario of a suite file (or of a folder) and print a table of "
-        "verdicts. Exit 0 when all pass, 1 if any fails, 3 on errors.",
+        cmd_suite,
+        "run a suite of scenarios",
+        "Run every scenario of a suite file (or of a folder) and print a table of "
+        "verdicts. Exit 0 when all pass, 1 if any fails, 2 if a file is invalid, "
+        "3 on errors.",
     )
     s.add_argument("suite", help="suite file (.yaml) or a folder of scenario files")
     agent_opts(s)
@@ -355,42 +360,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--force", action="store_true", help="write into an existing --out")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_suite)
 
-    v = sub.add_parser(
+    v = command(
         "validate",
-        help="check scenario and suite files",
-        description="Validate files; one line per problem on stderr. Exit 0 "
-        "when all are valid, 2 when any is not.",
+        cmd_validate,
+        "check scenario and suite files",
+        "Validate files; one line per problem on stderr. Exit 0 when all are valid, "
+        "2 when any is not.",
     )
     v.add_argument("files", nargs="+", help="scenario or suite files")
-    v.set_defaults(func=cmd_validate)
 
-    sc = sub.add_parser(
+    sc = command(
         "schema",
-        help="print the JSON Schema of scenario files",
-        description="Print the JSON Schema (draft 2020-12) of the scenario "
-        "format, for editors and other tools.",
+        cmd_schema,
+        "print the JSON Schema of scenario files",
+        "Print the JSON Schema (draft 2020-12) of the scenario format, for editors "
+        "and other tools.",
     )
     sc.add_argument("--domain", action="append", help="only these domains (repeatable)")
-    sc.set_defaults(func=cmd_schema)
 
-    a = sub.add_parser(
+    command(
         "agents",
-        help="list the agents that can be loaded",
-        description="List agents registered in the proving_ground.agents "
-        "entry point group, loading each to check it.",
+        cmd_agents,
+        "list the agents that can be loaded",
+        "List agents registered in the proving_ground.agents entry point group, loading "
+        "each to check it.",
     )
-    a.set_defaults(func=cmd_agents)
 
-    m = sub.add_parser(
+    m = command(
         "metrics",
-        help="list metrics with their definitions",
-        description="List every metric (name@version, unit, domains, "
-        "definition), or show one metric's formula and source.",
+        cmd_metrics,
+        "list metrics with their definitions",
+        "List every metric (name@version, unit, domains, definition), or show one "
+        "metric's formula and source.",
     )
     m.add_argument("name", nargs="?", help="one metric to explain")
-    m.set_defaults(func=cmd_metrics)
     return p
 
 
