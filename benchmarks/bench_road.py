@@ -108,7 +108,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    sizes = [10, 100, 1000] if args.quick else [10, 100, 1000, 10000]
+    sizes = [10, 100, 1000] if args.quick else [10, 50, 100, 200, 1000, 10000]
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, numpy {np.__version__}"

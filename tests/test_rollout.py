@@ -137,3 +137,23 @@ def test_rear_end_collision_is_one_event_and_ends_the_run(write_yaml):
     assert col.entities == ("ego", "wall") and col.time_s == pytest.approx(2.0)
     assert col.details["relative_speed_mps"] == pytest.approx(20.0)
     assert res.status == "terminated"
+
+
+def test_red_light_ends_the_run_only_when_asked(write_yaml):
+    """terminate_on: [red_light] stops at the controlled car's red-light event."""
+    text = MINIMAL.replace(
+        "        lanes: 2\n",
+        """        lanes: 2
+    signals:
+      - {id: light, road: r, s: 60 m, phases: [{state: red, duration: 60 s}]}
+""",
+    )
+    lo = load_scenario(write_yaml(text))
+    res = rollout(lo.scenario, _agents(lo, Recorder()))
+    assert res.status == "truncated"
+    assert [e.kind for e in res.events if e.kind == "red_light"] == ["red_light"]
+    lo = load_scenario(write_yaml(text + "terminate_on: [red_light]\n"))
+    res = rollout(lo.scenario, _agents(lo, Recorder()))
+    assert res.status == "terminated" and "red_light" in res.reason
+    # front bumper (s + 2.25 m) reaches the line at 60 m: 10 m + 20 m/s · t + 2.25 m
+    assert res.ticks * 0.1 == pytest.approx((60 - 12.25) / 20, abs=0.1)

@@ -162,17 +162,19 @@ def rollout(
         except Exception as exc:
             stop_error |= fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
 
+    rule_stops = {"offroad", "red_light"} & set(scenario.terminate_on)
+    controlled_set = set(controlled)
+
     def observe_monitors(tick: int) -> bool:
         """Monitors and recording at ``tick``; True when a terminal event happened."""
         terminal = False
         for name, rt in world.runtimes.items():
             evs = rt.monitor(tick)
             events.extend(evs)
-            if "offroad" in scenario.terminate_on or "red_light" in scenario.terminate_on:
-                terminal |= any(
-                    e.kind in scenario.terminate_on and e.kind != "goal" and e.kind != "collision"
-                    for e in evs
-                )
+            # rule events end the run only when they concern an entity under test
+            terminal |= any(
+                e.kind in rule_stops and not controlled_set.isdisjoint(e.entities) for e in evs
+            )
             recorder.record(tick, name, rt.state())
         cevs, ego_hit = collisions.check(tick, tick * dt)
         events.extend(cevs)
