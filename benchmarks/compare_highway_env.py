@@ -15,8 +15,7 @@ import gymnasium as gym
 import highway_env  # noqa: F401  (registers the environments)
 
 for n in (50, 200):
-    env = gym.make("highway-v0", config={"vehicles_count": n, "duration": 1000,
-                                         "lanes_count": 4})
+    env = gym.make("highway-v0", config={"vehicles_count": n, "duration": 1000, "lanes_count": 4})
     env.reset(seed=0)
     vehicles = len(env.unwrapped.road.vehicles)
     cfg = env.unwrapped.config
@@ -28,5 +27,7 @@ for n in (50, 200):
         if term or trunc:
             env.reset(seed=steps)
     wall = time.perf_counter() - t0
-    print(f"highway-env: {vehicles} vehicles, {steps * sub / wall:,.0f} ticks/s, "
-          f"{vehicles * steps * sub / wall:,.0f} vehicle-steps/s")
+    print(
+        f"highway-env: {vehicles} vehicles, {steps * sub / wall:,.0f} ticks/s, "
+        f"{vehicles * steps * sub / wall:,.0f} vehicle-steps/s"
+    )

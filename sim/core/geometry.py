@@ -116,8 +116,6 @@ def project_to_segments(
     dx, dy = bx - ax, by - ay
     len2 = dx * dx + dy * dy
     rx, ry = px[:, None] - ax, py[:, None] - ay
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(len2 > 0, (rx * dx + ry * dy) / len2, 0.0)
-    frac = clamp(frac, 0.0, 1.0)
+    frac = clamp((rx * dx + ry * dy) / np.maximum(len2, 1e-300), 0.0, 1.0)
     qx, qy = rx - frac * dx, ry - frac * dy
     return frac, qx * qx + qy * qy, dx * ry - dy * rx

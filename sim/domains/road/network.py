@@ -208,13 +208,19 @@ class RoadNetwork:
         self, road: np.ndarray, s: np.ndarray, t: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """World x, y, road heading and curvature at (road, s, t). All (N,)."""
-        k, f = self.locate(road, s)
-        p = self.V[k] + f[:, None] * (self.V[k + 1] - self.V[k])
-        h0, h1 = self.vtx_heading[k], self.vtx_heading[k + 1]
-        h = h0 + f * wrap_angle(h1 - h0)
-        x = p[:, 0] - t * np.sin(h)
-        y = p[:, 1] + t * np.cos(h)
+        x, y, h, k = self.pose_seg(road, s, t)
         return x, y, h, self.seg_kappa[k]
+
+    def pose_seg(
+        self, road: np.ndarray, s: np.ndarray, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`pose`, returning the segment index instead of the curvature."""
+        k, f = self.locate(road, s)
+        a = self.V[k]
+        p = a + f[:, None] * (self.V[k + 1] - a)
+        h0 = self.vtx_heading[k]
+        h = h0 + f * wrap_angle(self.vtx_heading[k + 1] - h0)
+        return p[:, 0] - t * np.sin(h), p[:, 1] + t * np.cos(h), h, k
 
     def project(
         self,

@@ -683,13 +683,12 @@ class RoadRuntime:
             gone = over & ~closed & (succ < 0)
             valid[r] = valid[r] & ~gone
             s_new = np.where(gone, rl, s_new)
-            xr, yr, hr, _ = net.pose(road[r], s_new, t_new)
+            xr, yr, hr, seg[r] = net.pose_seg(road[r], s_new, t_new)
             lat_v = (t_new - t[r]) / dt
             x[r], y[r] = xr, yr
             h[r] = hr + np.arctan2(lat_v, np.maximum(v_new, 0.1))
             yaw[r] = wrap_angle(h[r] - f.heading_rad[r]) / dt
             v[r], a_out[r], s[r], t[r] = v_new, accel[r], s_new, t_new
-            seg[r], _ = net.locate(road[r], s_new)
 
         ctl = np.flatnonzero(f.valid & (self.mode == BICYCLE))
         if ctl.size:
