@@ -126,3 +126,17 @@ def test_suite_on_a_folder_and_exit_codes(tmp_path):
     (folder / "b.yaml").write_text("id: [broken\n")
     r = pground("suite", str(folder))
     assert r.returncode == 2 and "invalid" in r.stdout
+
+
+def test_agent_params_reach_the_agent_and_the_reproduce_command(tmp_path):
+    """--agent-param without --agent configures the scenario's agent, and is recorded."""
+    out = tmp_path / "run"
+    r = pground("run", CUT_IN, "--agent-param", "set_speed=40 km/h", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["agents"]["ego"]["params"] == {"set_speed": "40 km/h"}
+    assert "--agent-param 'set_speed=40 km/h'" in manifest["reproduce"]
+    import numpy as np
+
+    with np.load(out / "log.npz") as z:
+        assert z["road/speed_mps"][-1, 0] == pytest.approx(40 / 3.6, abs=0.2)

@@ -18,16 +18,17 @@ from sim.core.geometry import (
 )
 
 
-def sat_overlap(a: np.ndarray, b: np.ndarray) -> bool:
-    """Scalar separating-axis test on two convex quadrilaterals (the reference)."""
+def sat_separation(a: np.ndarray, b: np.ndarray) -> float:
+    """Scalar separating-axis test on two convex quadrilaterals (the reference): the largest
+    gap along any edge normal; > 0 separated, < 0 overlapping."""
+    gap = -np.inf
     for poly in (a, b):
         for k in range(4):
             edge = poly[(k + 1) % 4] - poly[k]
-            axis = np.array([-edge[1], edge[0]])
+            axis = np.array([-edge[1], edge[0]]) / np.hypot(*edge)
             pa, pb = a @ axis, b @ axis
-            if pa.max() < pb.min() - 1e-9 or pb.max() < pa.min() - 1e-9:
-                return False
-    return True
+            gap = max(gap, pb.min() - pa.max(), pa.min() - pb.max())
+    return gap
 
 
 fleets = st.integers(2, 25).flatmap(
@@ -43,7 +44,8 @@ fleets = st.integers(2, 25).flatmap(
 
 @given(fleets)
 def test_vectorised_collisions_equal_scalar_reference(fleet):
-    """Pairs found by sweep-and-prune + shapely == all pairs by the scalar SAT test."""
+    """Pairs found by sweep-and-prune + shapely == all pairs by the scalar SAT test (pairs
+    within 1e-6 m of just touching are left out: rounding decides those)."""
     x, y, h, length, width = (np.array(v) for v in fleet)
     n = x.size
     valid = np.ones(n, dtype=bool)
@@ -51,12 +53,13 @@ def test_vectorised_collisions_equal_scalar_reference(fleet):
     i, j = candidate_pairs(x, y, hx, hy, valid)
     corners = box_corners(x, y, h, length, width)
     hit = boxes_intersect(corners[i], corners[j])
-    fast = {(int(a), int(b)) for a, b in zip(i[hit], j[hit], strict=True)}
-    slow = {
-        (a, b)
+    sep = {
+        (a, b): sat_separation(corners[a], corners[b])
         for a, b in itertools.combinations(range(n), 2)
-        if sat_overlap(corners[a], corners[b])
     }
+    clear = {p for p, g in sep.items() if abs(g) > 1e-6}
+    fast = {(int(a), int(b)) for a, b in zip(i[hit], j[hit], strict=True)} & clear
+    slow = {p for p in clear if sep[p] < 0}
     assert fast == slow
 
 

@@ -18,7 +18,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class RunOutcome:
     metrics: dict[str, MetricValue]
     agents: dict[str, str]  # entity id -> agent spec
     seed: int
+    agent_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity id -> kwargs
 
     @property
     def exit_code(self) -> int:
@@ -64,9 +65,10 @@ def build_agents(
     agent: str | None,
     entity: str | None,
     agent_params: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Agents for every controlled entity: the scenario's defaults, with ``agent`` replacing
-    the one of the entity under test (``entity``, default: the first controlled)."""
+) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]]]:
+    """Agents for every controlled entity: the scenario's defaults, with ``agent`` and/or
+    ``agent_params`` replacing those of the entity under test (``entity``, default: the
+    first controlled). Returns agents, specs and constructor keywords by entity id."""
     controlled = [e for e in loaded.scenario.entities if e.controlled]
     target = entity or controlled[0].id
     if target not in {e.id for e in controlled}:
@@ -74,17 +76,16 @@ def build_agents(
             f"--entity {target}: not a controlled entity of {loaded.path}; controlled: "
             f"{', '.join(e.id for e in controlled)}"
         )
-    agents, specs = {}, {}
+    agents, specs, kwargs = {}, {}, {}
     for e in controlled:
         spec = agent if (agent and e.id == target) else e.agent
-        params = (
-            agent_params
-            if (agent and e.id == target and agent_params)
-            else (e.agent_params if spec == e.agent else {})
-        )
+        if e.id == target and agent_params:
+            params = dict(agent_params)
+        else:  # the scenario's agent_params belong to the scenario's agent
+            params = dict(e.agent_params) if spec == e.agent else {}
         agents[e.id] = load_agent(spec, params)
-        specs[e.id] = spec
-    return agents, specs
+        specs[e.id], kwargs[e.id] = spec, params
+    return agents, specs, kwargs
 
 
 def run_loaded(
@@ -96,21 +97,24 @@ def run_loaded(
     agent_params: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run a loaded scenario and evaluate its criteria (nothing is written)."""
-    agents, specs = build_agents(loaded, agent, entity, agent_params)
+    agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params)
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s)
     values = compute_metrics(RunData(result.log, tuple(result.events)))
     verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
-    return RunOutcome(loaded, result, verdict, crit, values, specs, s)
+    return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs)
 
 
 def reproduce_command(outcome: RunOutcome, out: Path | None) -> str:
     lo = outcome.loaded
     parts = ["pground", "run", str(lo.path)]
     for eid, spec in outcome.agents.items():
-        default = next(e.agent for e in lo.scenario.entities if e.id == eid)
-        if spec != default:
+        ent = next(e for e in lo.scenario.entities if e.id == eid)
+        params = outcome.agent_params.get(eid, {})
+        if spec != ent.agent or params != ent.agent_params:
             parts += ["--agent", spec, "--entity", eid]
+            for k, v in params.items():
+                parts += ["--agent-param", f"{k}={v}"]
     for k, v in lo.overrides.items():
         parts += ["--set", f"{k}={v}"]
     parts += ["--seed", str(outcome.seed)]
@@ -181,7 +185,12 @@ def write_run_folder(
             "overrides": lo.overrides,
             "seed": outcome.seed,
             "agents": {
-                eid: {"spec": spec, **r.agents.get(eid, {})} for eid, spec in outcome.agents.items()
+                eid: {
+                    "spec": spec,
+                    "params": outcome.agent_params.get(eid, {}),
+                    **r.agents.get(eid, {}),
+                }
+                for eid, spec in outcome.agents.items()
             },
             "verdict": outcome.verdict,
             "log_sha256": r.log.digest(),

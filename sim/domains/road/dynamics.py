@@ -18,7 +18,8 @@ def advance_speed(v: np.ndarray, a: np.ndarray, dt: float) -> tuple[np.ndarray, 
     v_new = v + a * dt
     stops = v_new < 0.0
     braking = a < 0.0
-    d_stop = np.where(braking, v * v / np.where(braking, -2.0 * a, 1.0), 0.0)
+    # the floor keeps 1/(2|a|) finite for denormal a; it only matters when v is ~0 anyway
+    d_stop = np.where(braking, v * v / np.maximum(-2.0 * a, 1e-12), 0.0)
     d = np.where(stops, d_stop, 0.5 * (v + np.maximum(v_new, 0.0)) * dt)
     return np.maximum(v_new, 0.0), d
 
