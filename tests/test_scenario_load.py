@@ -122,3 +122,30 @@ def test_schema_round_trip(write_yaml):
     schema = scenario_model(("road",)).model_json_schema()
     assert {"entities", "map", "criteria", "dt", "duration"} <= set(schema["properties"])
     assert "RoadEntity" in json.dumps(schema)
+
+
+def test_manoeuvres_must_be_able_to_happen(write_yaml):
+    """A manoeuvre on a static entity, or a lane change off the road network, is refused."""
+    text = (
+        MINIMAL
+        + """  - id: box
+    domain: road
+    road: r
+    s: 80 m
+    behaviour: {type: static}
+    manoeuvres:
+      - {when: {at_time: 1 s}, speed: {target: 5 m/s}}
+  - id: walker
+    domain: road
+    kind: pedestrian
+    behaviour: {type: path, points: [[0, -5], [0, 5]]}
+    manoeuvres:
+      - {when: {at_time: 1 s}, lane_change: {lanes: 1}}
+"""
+    )
+    probs = _problems(write_yaml, text)
+    assert any("entities[1].manoeuvres: a static entity never moves" in p for p in probs)
+    assert any(
+        "entities[2].manoeuvres[0].lane_change: lane changes need an entity placed on a road" in p
+        for p in probs
+    )

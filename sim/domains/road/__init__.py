@@ -12,7 +12,7 @@ from sim.domains.base import Loc
 from sim.domains.road import traffic
 from sim.domains.road.network import RoadNetwork, _sample_reference
 from sim.domains.road.runtime import RoadRuntime
-from sim.domains.road.schema import RoadEntity, RoadMap
+from sim.domains.road.schema import RoadEntity, RoadMap, Static
 from sim.errors import suggest
 
 
@@ -101,7 +101,25 @@ class RoadDomain:
                         f"no road '{e.goal.road}'.{suggest(e.goal.road, roads)}",
                     )
                 )
+            static = isinstance(e.behaviour, Static) or (
+                e.kind == "obstacle" and e.behaviour is None
+            )
+            if e.manoeuvres and static:
+                out.append(
+                    (
+                        ("entities", i, "manoeuvres"),
+                        "a static entity never moves: "
+                        "give it behaviour scripted or idm to use manoeuvres",
+                    )
+                )
             for m, man in enumerate(e.manoeuvres):
+                if man.lane_change is not None and e.road is None:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "lane_change"),
+                            "lane changes need an entity placed on a road (road, lane, s)",
+                        )
+                    )
                 if man.when.to is not None and man.when.to not in entity_ids:
                     out.append(
                         (

@@ -375,39 +375,55 @@ class RoadRuntime:
             return []
         self.m_state[go] = 2
         self.m_open = int((self.m_state < 2).sum())
-        ent, p = self.m_entity[go], self.m_p[go]
+        events: list[Event] = []
+        time_s = tick * self.dt
         sp = go[self.m_action[go] == A_SPEED]
         if sp.size:
             e, q = self.m_entity[sp], self.m_p[sp]
-            dur_rate = np.where(
-                q[:, 2] > 0,
-                np.abs(q[:, 0] - f.speed_mps[e]) / np.where(q[:, 2] > 0, q[:, 2], 1.0),
-                0.0,
-            )
+            dur_rate = np.abs(q[:, 0] - f.speed_mps[e]) / np.where(q[:, 2] > 0, q[:, 2], 1.0)
+            rate = np.where(q[:, 1] > 0, q[:, 1], np.where(q[:, 2] > 0, dur_rate, 0.0))
             self.long_mode[e] = LONG_SCRIPTED
             self.target_speed[e] = q[:, 0]
-            self.target_rate[e] = np.where(q[:, 1] > 0, q[:, 1], dur_rate)
+            self.target_rate[e] = rate
+            events += [
+                Event(
+                    tick,
+                    time_s,
+                    "manoeuvre",
+                    (self.meta.ids[k],),
+                    {
+                        "action": "speed",
+                        "target_mps": float(tv),
+                        "rate_mps2": float(rv) if rv > 0 else "step",
+                    },
+                )
+                for k, tv, rv in zip(e, q[:, 0], rate, strict=True)
+            ]
         lc = go[self.m_action[go] == A_LANE]
         if lc.size:
             e, q = self.m_entity[lc], self.m_p[lc]
-            w = self.net.lane_width[np.maximum(f.road[e], 0)]
-            cur = self.net.lane_of(np.maximum(f.road[e], 0), f.t_m[e])
+            road = np.maximum(f.road[e], 0)
+            w = self.net.lane_width[road]
+            cur = self.net.lane_of(road, f.t_m[e])
             target = np.where(q[:, 2] > 0, cur + q[:, 0], q[:, 0])
-            target = clamp(target, 0, self.net.lanes[np.maximum(f.road[e], 0)] - 1)
+            target = clamp(target, 0, self.net.lanes[road] - 1).astype(int)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
-        return [
-            Event(
-                tick,
-                tick * self.dt,
-                "manoeuvre",
-                (self.meta.ids[k],),
-                {
-                    "action": "speed" if a == A_SPEED else "lane_change",
-                    "params": [float(v) for v in pp],
-                },
-            )
-            for k, a, pp in zip(ent, self.m_action[go], p, strict=True)
-        ]
+            events += [
+                Event(
+                    tick,
+                    time_s,
+                    "manoeuvre",
+                    (self.meta.ids[k],),
+                    {
+                        "action": "lane_change",
+                        "from_lane": int(a),
+                        "to_lane": int(b),
+                        "lateral_speed_mps": float(ls),
+                    },
+                )
+                for k, a, b, ls in zip(e, cur, target, q[:, 1], strict=True)
+            ]
+        return events
 
     def _start_lane_change(
         self,
