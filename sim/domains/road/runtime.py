@@ -251,6 +251,7 @@ class RoadRuntime:
         self.sensor_fov = np.array([e.sensor.fov for e in entities])
         self.goals = [e.goal for e in entities]
         self.goal_done = np.array([g is None for g in self.goals], dtype=bool)
+        self.goals_open = int((~self.goal_done).sum())
         self.has_goal = any(g is not None for i, g in enumerate(self.goals) if controlled[i])
         self.goal_road = np.array(
             [road_index[g.road] if g is not None and g.road else -1 for g in self.goals]
@@ -541,65 +542,66 @@ class RoadRuntime:
         """Manoeuvres, behaviours and integration from ``tick`` to ``tick + 1``."""
         events = self._manoeuvres(tick)
         f = self.fleet
-        net = self.net
-        n = self.n
-        accel = np.zeros(n)
+        accel = np.zeros(self.n)
         frenet = np.flatnonzero(f.valid & (self.mode == FRENET))
-        on_road = f.valid & (f.road >= 0) & self.vehicle
-        nb = self._sorted(on_road)
-        if frenet.size:
-            road, s = f.road[frenet], f.s_m[frenet]
-            lane = net.lane_of(road, f.t_m[frenet])
-            leader, ds, _, _ = self._query(nb, road, lane, s, nb.rank[frenet])
-            a_idm = self._idm(frenet, leader, ds)
-            changing = self.lc_active[frenet]
-            if changing.any():
-                # while changing lanes, follow the nearer leader of the two lanes
-                cr = frenet[changing]
-                other = self._other_lane(cr, lane[changing])
-                l2, ds2, _, _ = self._query(nb, road[changing], other, s[changing])
-                l2 = np.where(l2 == cr, -1, l2)
-                ds2 = np.where(l2 < 0, np.inf, ds2)
-                a_idm[changing] = np.minimum(a_idm[changing], self._idm(cr, l2, ds2))
-            # red (or stoppable yellow) signal ahead: a stationary virtual leader at the line
-            front = s + 0.5 * self.length[frenet]
+        path = np.flatnonzero(f.valid & (self.mode == PATH))
+        # scripted speed law (FRENET and PATH rows): reach the target at the given rate
+        moving = np.concatenate([frenet, path]) if path.size else frenet
+        if moving.size:
+            err = (self.target_speed[moving] - f.speed_mps[moving]) / self.dt
+            rate = self.target_rate[moving]
+            accel[moving] = np.where(rate > 0, clamp(err, -rate, rate), err)
+        idm = frenet[self.long_mode[frenet] == LONG_IDM]
+        if idm.size:  # leader search only when someone drives by IDM
+            nb = self._sorted(f.valid & (f.road >= 0) & self.vehicle)
+            accel[idm] = np.maximum(self._idm_rows(idm, nb), -self.max_decel[idm])
+            if self.has_mobil and tick % self.mobil_every == 0:
+                self._mobil(tick, nb, accel)
+        self._integrate(tick, accel, frenet, path)
+        return events
+
+    def _idm_rows(self, rows: np.ndarray, nb: _Neighbours) -> np.ndarray:
+        """IDM acceleration of ``rows``: behind their leader, the nearer of two leaders while
+        changing lanes, and stopping for a red (or a stoppable yellow) signal."""
+        f = self.fleet
+        net = self.net
+        road, s = f.road[rows], f.s_m[rows]
+        lane = net.lane_of(road, f.t_m[rows])
+        leader, ds, _, _ = self._query(nb, road, lane, s, nb.rank[rows])
+        a = self._idm(rows, leader, ds)
+        changing = self.lc_active[rows]
+        if changing.any():
+            cr = rows[changing]
+            other = self._other_lane(cr, lane[changing])
+            l2, ds2, _, _ = self._query(nb, road[changing], other, s[changing])
+            l2 = np.where(l2 == cr, -1, l2)
+            ds2 = np.where(l2 < 0, np.inf, ds2)
+            a[changing] = np.minimum(a[changing], self._idm(cr, l2, ds2))
+        if net.sig_ids:
+            # a stationary virtual leader at the stop line
+            front = s + 0.5 * self.length[rows]
             nxt = net.next_signal(road, front)
-            if nxt.size and (nxt >= 0).any():
-                k = np.maximum(nxt, 0)
-                gap_sig = net.sig_s[k] - front
-                v = f.speed_mps[frenet]
-                st = self.sig_state[k] if self.sig_state.size else np.zeros(k.size)
-                stoppable = gap_sig >= v * v / (2.0 * self.idm_b[frenet])
-                stop = (nxt >= 0) & ((st == 2) | ((st == 1) & stoppable))
+            k = np.maximum(nxt, 0)
+            gap_sig = net.sig_s[k] - front
+            v = f.speed_mps[rows]
+            st = self.sig_state[k]
+            stoppable = gap_sig >= v * v / (2.0 * self.idm_b[rows])
+            stop = (nxt >= 0) & ((st == 2) | ((st == 1) & stoppable))
+            if stop.any():
                 a_sig = dyn.idm_accel(
                     v,
-                    self.idm_v0[frenet],
+                    self.idm_v0[rows],
                     gap_sig,
                     v,
                     stop,
-                    self.idm_a[frenet],
-                    self.idm_b[frenet],
-                    np.full(k.size, 1.0),
-                    self.idm_T[frenet],
-                    self.idm_delta[frenet],
+                    self.idm_a[rows],
+                    self.idm_b[rows],
+                    np.ones(rows.size),
+                    self.idm_T[rows],
+                    self.idm_delta[rows],
                 )
-                a_idm = np.where(stop, np.minimum(a_idm, a_sig), a_idm)
-            a_idm = np.maximum(a_idm, -self.max_decel[frenet])
-            v = f.speed_mps[frenet]
-            tgt, rate = self.target_speed[frenet], self.target_rate[frenet]
-            err = (tgt - v) / self.dt
-            a_scr = np.where(rate > 0, clamp(err, -rate, rate), err)
-            accel[frenet] = np.where(self.long_mode[frenet] == LONG_IDM, a_idm, a_scr)
-            if self.has_mobil and tick % self.mobil_every == 0:
-                self._mobil(tick, nb, accel)
-        path = np.flatnonzero(f.valid & (self.mode == PATH))
-        if path.size:
-            v = f.speed_mps[path]
-            tgt, rate = self.target_speed[path], self.target_rate[path]
-            err = (tgt - v) / self.dt
-            accel[path] = np.where(rate > 0, clamp(err, -rate, rate), err)
-        self._integrate(tick, accel, frenet, path)
-        return events
+                a = np.where(stop, np.minimum(a, a_sig), a)
+        return a
 
     def _mobil(self, tick: int, nb: _Neighbours, accel: np.ndarray) -> None:
         """MOBIL lane-change decisions (Kesting, Treiber & Helbing, TRR 1999 (2007) 86-94),
@@ -679,26 +681,29 @@ class RoadRuntime:
             v_new, dist = dyn.advance_speed(f.speed_mps[r], accel[r], dt)
             kappa = net.seg_kappa[seg[r]]
             s_new = s[r] + dist / np.maximum(1.0 - kappa * t[r], 0.1)
+            t_new = t[r]
             lc = self.lc_active[r]
-            tau = (tick + 1 - self.lc_tick0[r]) * dt / self.lc_T[r]
-            t_new = np.where(
-                lc,
-                dyn.lane_change_offset(self.lc_t0[r], self.lc_delta[r], tau, self.lc_sin[r]),
-                t[r],
-            )
-            self.lc_active[r] = lc & (tau < 1.0)
+            if lc.any():
+                tau = (tick + 1 - self.lc_tick0[r]) * dt / self.lc_T[r]
+                t_new = np.where(
+                    lc,
+                    dyn.lane_change_offset(self.lc_t0[r], self.lc_delta[r], tau, self.lc_sin[r]),
+                    t_new,
+                )
+                self.lc_active[r] = lc & (tau < 1.0)
             # end of road: wrap a loop, continue on the successor, or leave the scenario
             rl = net.length[road[r]]
             over = s_new > rl
-            closed = net.closed[road[r]]
-            succ = net.successor[road[r]]
-            s_new = np.where(over & closed, s_new - rl, s_new)
-            moved = over & ~closed & (succ >= 0)
-            s_new = np.where(moved, s_new - rl, s_new)
-            road[r] = np.where(moved, succ, road[r])
-            gone = over & ~closed & (succ < 0)
-            valid[r] = valid[r] & ~gone
-            s_new = np.where(gone, rl, s_new)
+            if over.any():
+                closed = net.closed[road[r]]
+                succ = net.successor[road[r]]
+                s_new = np.where(over & closed, s_new - rl, s_new)
+                moved = over & ~closed & (succ >= 0)
+                s_new = np.where(moved, s_new - rl, s_new)
+                road[r] = np.where(moved, succ, road[r])
+                gone = over & ~closed & (succ < 0)
+                valid[r] = valid[r] & ~gone
+                s_new = np.where(gone, rl, s_new)
             xr, yr, hr, seg[r] = net.pose_seg(road[r], s_new, t_new)
             lat_v = (t_new - t[r]) / dt
             x[r], y[r] = xr, yr
@@ -984,8 +989,12 @@ class RoadRuntime:
         self.offroad, self.out_of_lane, self.over_limit = off, out, over
         # red light: the front bumper crossed a stop line showing red during this step
         front = f.s_m + 0.5 * self.length
-        veh = f.valid & (f.road >= 0) & (f.road == self.road_prev) & self.vehicle
-        if self.sig_state.size and veh.any():
+        veh = (
+            f.valid & (f.road >= 0) & (f.road == self.road_prev) & self.vehicle
+            if (net.sig_ids)
+            else np.zeros(0, dtype=bool)
+        )
+        if veh.any():
             r = np.flatnonzero(veh)
             nxt = net.next_signal(f.road[r], self.front_prev[r])
             k = np.maximum(nxt, 0)
@@ -1007,8 +1016,8 @@ class RoadRuntime:
             events.append(Event(tick, time_s, "action_clipped", (ids[i],), {"limits": limits}))
         self.clip_prev = self.clip_mask.copy()
         # goals
-        todo = np.flatnonzero(~self.goal_done & f.valid)
-        if todo.size:
+        todo = np.flatnonzero(~self.goal_done & f.valid) if self.goals_open else ()
+        if len(todo):
             on_road = (f.road[todo] == self.goal_road[todo]) & (f.s_m[todo] >= self.goal_s[todo])
             near = (
                 np.hypot(f.x_m[todo] - self.goal_xy[todo, 0], f.y_m[todo] - self.goal_xy[todo, 1])
@@ -1016,6 +1025,7 @@ class RoadRuntime:
             )
             for i in todo[on_road | near]:
                 self.goal_done[i] = True
+                self.goals_open -= 1
                 events.append(
                     Event(
                         tick,
