@@ -51,9 +51,11 @@ def candidate_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Broad phase: index pairs (i < j) whose axis-aligned boxes (grown by ``margin``) overlap.
 
-    Sweep and prune on x: sort once, then compare each box with its k-th successor for
-    k = 1, 2, ... while any successor is still within reach. Cost grows with how many boxes
-    share an x-interval, not with N².  cx, cy, hx, hy, valid: (N,). Returns two (P,) int arrays.
+    Sweep and prune on x in one vectorised pass: sort by x; each box's partners can only lie
+    up to ``hx_i + max(hx)`` further along x (one ``searchsorted``); those index ranges are
+    expanded with ``repeat``/``arange`` and filtered by the exact AABB test. Cost grows with
+    how many boxes share an x-interval, not with N².
+    cx, cy, hx, hy, valid: (N,). Returns two (P,) int arrays.
     """
     idx = np.flatnonzero(valid)
     if idx.size < 2:
@@ -62,23 +64,18 @@ def candidate_pairs(
     order = idx[np.argsort(cx[idx], kind="stable")]
     x, y = cx[order], cy[order]
     ex, ey = hx[order] + margin, hy[order] + margin
-    reach = 2.0 * float(ex.max())
-    out_i: list[np.ndarray] = []
-    out_j: list[np.ndarray] = []
-    n = order.size
-    for k in range(1, n):
-        dx = x[k:] - x[:-k]
-        if not (dx <= reach).any():
-            break
-        hit = (dx <= ex[k:] + ex[:-k]) & (np.abs(y[k:] - y[:-k]) <= ey[k:] + ey[:-k])
-        if hit.any():
-            a, b = order[:-k][hit], order[k:][hit]
-            out_i.append(np.minimum(a, b))
-            out_j.append(np.maximum(a, b))
-    if not out_i:
+    stop = np.searchsorted(x, x + ex + ex.max(), side="right")
+    start = np.arange(1, x.size + 1)
+    count = np.maximum(stop - start, 0)
+    total = int(count.sum())
+    if total == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty
-    return np.concatenate(out_i), np.concatenate(out_j)
+    a = np.repeat(np.arange(x.size), count)
+    b = a + 1 + np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    hit = (x[b] - x[a] <= ex[a] + ex[b]) & (np.abs(y[b] - y[a]) <= ey[a] + ey[b])
+    a, b = order[a[hit]], order[b[hit]]
+    return np.minimum(a, b), np.maximum(a, b)
 
 
 def boxes_intersect(corners_a: np.ndarray, corners_b: np.ndarray) -> np.ndarray:
