@@ -139,53 +139,192 @@ def _brief(details: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- suite
 def cmd_suite(args: argparse.Namespace, out: Console) -> int:
-    from sim.runner.suite import load_suite, run_suite
+    from sim.runner.campaign import run_campaign
+    from sim.runner.suite import load_suite
 
     suite = load_suite(args.suite)
-    folder = Path(args.out) if args.out else None
-    if folder is not None and folder.exists() and any(folder.iterdir()) and not args.force:
-        raise UsageError(f"{folder} exists; choose another --out or add --force")
-    rows = run_suite(
+    if args.sample is not None:
+        suite = suite.sample(args.sample, args.sample_seed)
+    suite = suite.with_agent(args.agent, args.entity)
+    if args.dry_run:
+        out.print(f"suite {suite.name}: {len(suite.entries)} runs")
+        for job in suite.entries[:10]:
+            params = " ".join(f"{k}={_fmt(v)}" for k, v in job.overrides.items())
+            out.print(f"  {job.name}  seed={job.seed}  {params}")
+        if len(suite.entries) > 10:
+            out.print(f"  … {len(suite.entries) - 10} more")
+        return EXIT_PASS
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(args.out) if args.out else Path("campaigns") / f"{suite.name}-{stamp}"
+    summary = run_campaign(
         suite,
-        agent=args.agent,
-        entity=args.entity,
-        out=folder,
+        folder,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
         force=args.force,
+        keep_logs=args.keep_logs,
+        job_timeout=args.job_timeout,
         console=out,
         progress=not args.no_progress,
+        argv=sys.argv,
     )
-    t = Table(title=f"suite {suite.name} ({len(rows)} runs)", title_justify="left")
-    for col in (
-        "scenario",
-        "agent",
-        "verdict",
-        "ended",
-        *("collisions", "min_ttc_s", "min_time_headway_s"),
-        "note",
-    ):
-        t.add_column(col)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.verdict] = counts.get(row.verdict, 0) + 1
-        style = VERDICT_STYLE.get(row.verdict, "")
-        m = row.metrics
-        t.add_row(
-            row.name,
-            row.agent or "-",
-            f"[{style}]{row.verdict}[/]",
-            row.status or "-",
-            *(_fmt(m.get(k)) for k in ("collisions", "min_ttc_s", "min_time_headway_s")),
-            row.note[:70],
-        )
-    out.print(t)
-    out.print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    if folder is not None:
-        out.print(f"results: {folder / 'summary.json'}")
-    if counts.get("invalid"):
-        return EXIT_INPUT
-    if counts.get("error"):
-        return EXIT_ERROR
-    return EXIT_FAIL if counts.get("fail") else EXIT_PASS
+    _print_campaign(folder, summary, out)
+    return summary.exit_code
+
+
+def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
+    from sim.runner.store import ResultsStore
+
+    store = ResultsStore(folder / "results.sqlite")
+    try:
+        t = Table(title=f"campaign {folder} ({summary.total} runs)", title_justify="left")
+        if summary.total <= 40:
+            for col in (
+                "run",
+                "verdict",
+                "ended",
+                "collisions",
+                "min_ttc_s",
+                "min_time_headway_s",
+                "note",
+            ):
+                t.add_column(col)
+            for row in store.rows():
+                m = row["metrics"] or {}
+                style = VERDICT_STYLE.get(row["verdict"], "")
+                note = row["error"] or (row["reason"] if row["verdict"] != "pass" else "")
+                t.add_row(
+                    row["name"],
+                    f"[{style}]{row['verdict']}[/]",
+                    row["status"] or "-",
+                    *(_fmt(m.get(k)) for k in ("collisions", "min_ttc_s", "min_time_headway_s")),
+                    (note or "")[:80],
+                )
+        else:
+            for col in ("family", "runs", "pass", "fail", "error", "invalid"):
+                t.add_column(col)
+            for fam, c in sorted(summary.families.items()):
+                t.add_row(
+                    fam,
+                    str(sum(c.values())),
+                    *(str(c.get(k, 0)) for k in ("pass", "fail", "error", "invalid")),
+                )
+        out.print(t)
+        bad = [r for r in store.rows() if r["verdict"] != "pass"][:10]
+        if bad and summary.total > 40:
+            out.print("first runs that did not pass:")
+            for r in bad:
+                out.print(f"  {r['name']}: {r['verdict']} {(r['error'] or r['reason'] or '')[:90]}")
+    finally:
+        store.close()
+    counts = "  ".join(f"{k}: {v}" for k, v in sorted(summary.counts.items()))
+    missing = summary.total - sum(summary.counts.values())
+    out.print(
+        f"{counts}{f'  not run: {missing}' if missing else ''}   "
+        f"({summary.ran} run now, {summary.skipped} from before, {summary.seconds:.1f} s)"
+    )
+    if summary.interrupted:
+        out.print(f"interrupted: run the same command with --resume --out {folder}")
+    out.print(f"results: {folder / 'results.sqlite'}  (pground results {folder})")
+
+
+def cmd_results(args: argparse.Namespace, out: Console) -> int:
+    import csv
+    import io
+
+    from sim.runner.store import ResultsStore
+
+    path = Path(args.campaign) / "results.sqlite"
+    if not path.exists():
+        raise UsageError(f"{args.campaign}: no results.sqlite (not a campaign folder)")
+    store = ResultsStore(path)
+    try:
+        rows = list(store.rows(verdict=args.verdict, family=args.family))
+    finally:
+        store.close()
+    keys = sorted({k for r in rows for k in (r["metrics"] or {})})
+    flat = [
+        {
+            **{
+                k: r[k]
+                for k in (
+                    "name",
+                    "family",
+                    "verdict",
+                    "status",
+                    "seed",
+                    "agent",
+                    "duration_s",
+                    "error",
+                    "run_dir",
+                    "log_sha256",
+                )
+            },
+            **{f"param.{k}": v for k, v in (r["params"] or {}).items()},
+            **{f"metric.{k}": (r["metrics"] or {}).get(k) for k in keys},
+        }
+        for r in rows
+    ]
+    if args.format == "table":
+        t = Table(title=f"{len(rows)} runs", title_justify="left")
+        for col in ("name", "verdict", "params", "collisions", "min_ttc_s", "note"):
+            t.add_column(col)
+        for r in rows:
+            m = r["metrics"] or {}
+            params = " ".join(f"{k}={_fmt(v)}" for k, v in (r["params"] or {}).items())
+            t.add_row(
+                r["name"],
+                r["verdict"],
+                params[:60],
+                _fmt(m.get("collisions")),
+                _fmt(m.get("min_ttc_s")),
+                (r["error"] or "")[:60],
+            )
+        out.print(t)
+        return EXIT_PASS
+    if args.format == "parquet":
+        if not args.output:
+            raise UsageError("--format parquet needs --output FILE")
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise UsageError(
+                "--format parquet needs pyarrow: pip install 'proving-ground[parquet]'"
+            ) from None
+        cols = sorted({k for r in flat for k in r})
+        pq.write_table(pa.table({c: [_cell(r.get(c)) for r in flat] for c in cols}), args.output)
+        out.print(f"wrote {len(flat)} rows to {args.output}")
+        return EXIT_PASS
+    buf = io.StringIO()
+    if args.format == "json":
+        json.dump(rows, buf, indent=2, sort_keys=True)
+        buf.write("\n")
+    else:
+        cols = sorted({k for r in flat for k in r}, key=lambda c: (c.count("."), c))
+        w = csv.DictWriter(buf, fieldnames=cols)
+        w.writeheader()
+        w.writerows(flat)
+    if args.output:
+        Path(args.output).write_text(buf.getvalue())
+        out.print(f"wrote {len(rows)} rows to {args.output}")
+    else:
+        sys.stdout.write(buf.getvalue())
+    return EXIT_PASS
+
+
+def _cell(v: Any) -> Any:
+    """One type per Parquet column: numbers as float, the rest as text ("inf" is a number)."""
+    if v is None:
+        return None
+    if isinstance(v, bool | int | float):
+        return float(v)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
 
 
 # ---------------------------------------------------------------------------- validate
@@ -348,18 +487,74 @@ def build_parser() -> argparse.ArgumentParser:
     s = command(
         "suite",
         cmd_suite,
-        "run a suite of scenarios",
-        "Run every scenario of a suite file (or of a folder) and print a table of "
-        "verdicts. Exit 0 when all pass, 1 if any fails, 2 if a file is invalid, "
-        "3 on errors.",
+        "run a suite (a campaign)",
+        "Run every concrete scenario of a suite file (or of a folder of scenarios), "
+        "with parameter variation, in parallel, into a campaign folder with a "
+        "crash-safe results store; --resume continues an interrupted campaign. "
+        "Exit 0 when all pass, 1 if any fails, 2 if a file is invalid, 3 on errors.",
     )
     s.add_argument("suite", help="suite file (.yaml) or a folder of scenario files")
     agent_opts(s)
     s.add_argument(
-        "--out", metavar="DIR", help="write one run folder per run and summary.json here"
+        "--out", metavar="DIR", help="campaign folder (default: campaigns/<suite>-<time>)"
     )
-    s.add_argument("--force", action="store_true", help="write into an existing --out")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument(
+        "--executor",
+        choices=("processes", "serial", "dask"),
+        default="processes",
+        help="where jobs run (default: local processes)",
+    )
+    s.add_argument("--workers", type=int, metavar="N", help="worker processes (default: CPU count)")
+    s.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)",
+    )
+    s.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the campaign in --out: finished jobs are not run again",
+    )
+    s.add_argument("--force", action="store_true", help="start the campaign in --out over")
+    s.add_argument(
+        "--keep-logs",
+        choices=("failures", "all", "none"),
+        default="failures",
+        help="which runs keep a run folder (default: failures)",
+    )
+    s.add_argument(
+        "--job-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock limit per job (process executor); a late job is an error",
+    )
+    s.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the concrete runs (count and the first ten) without running",
+    )
+    s.add_argument("--sample", type=int, metavar="K", help="run a seeded random subset of K runs")
+    s.add_argument(
+        "--sample-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of --sample (default 0: the same subset every time)",
+    )
+    s.add_argument("--no-progress", action="store_true", help="no progress output")
+
+    rs = command(
+        "results",
+        cmd_results,
+        "print or export a campaign's results",
+        "Print the results table of a campaign folder, or export it as CSV, JSON or "
+        "Parquet, optionally filtered.",
+    )
+    rs.add_argument("campaign", help="campaign folder")
+    rs.add_argument("--verdict", choices=("pass", "fail", "error", "invalid"))
+    rs.add_argument("--family", help="only runs of this scenario family")
+    rs.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
+    rs.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
 
     v = command(
         "validate",

@@ -61,7 +61,8 @@ def corridor_threats(
     predict: bool = True,
 ) -> np.ndarray:
     """Mask (K,) of objects ahead that are in, or will be in, the ego's lane corridor when the
-    ego reaches them (constant-velocity prediction of their lateral motion)."""
+    ego reaches them (constant-velocity prediction of their lateral motion), or that intrude
+    into the ego's lane, moving towards it."""
     if len(objects) == 0:
         return np.zeros(0, dtype=bool)
     gap = objects.rel_s_m - 0.5 * (objects.length_m + ego_length_m)
@@ -79,7 +80,11 @@ def corridor_threats(
     lo = np.minimum(objects.rel_t_m, t_end)
     hi = np.maximum(objects.rel_t_m, t_end)
     crosses = (lo < half) & (hi > -half)
-    return ahead & (inside | crosses)
+    # lane intrusion (R157 §5.2.5): its body is over our lane's marking, moving towards us
+    intruding = (np.abs(objects.rel_t_m) < 0.5 * (own.lane_width_m + objects.width_m)) & (
+        objects.rel_t_m * objects.vt_mps < 0
+    )
+    return ahead & (inside | crosses | intruding)
 
 
 def pick_lead(objects: Objects, mask: np.ndarray, ego_length_m: float) -> Lead | None:

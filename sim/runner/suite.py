@@ -1,5 +1,6 @@
 """Suites: a YAML file listing scenario files (paths or globs, relative to the suite file),
-each optionally with fixed parameter values, or a folder of scenario files. Runs serially.
+each with optional parameter variation (see variation.py), or a folder of scenario files.
+Loading a suite expands it into concrete jobs; campaign.py runs them.
 
     name: road
     description: every shipped road scenario
@@ -8,32 +9,36 @@ each optionally with fixed parameter values, or a folder of scenario files. Runs
       - path: ../road/ncap_ccrb.yaml
         name: ncap-ccrb-6mps2-12m
         set: {target_decel: 6 m/s^2, headway: 12 m}
+      - path: ../road/alks_cut_in.yaml
+        grid:
+          ego_speed: {range: [20 km/h, 60 km/h], step: 10 km/h}
+        constraints: ["ego_speed + delta_v > 0"]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
-import json
-import math
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field, ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.errors import ProvingGroundError, ScenarioError
+from sim.errors import ScenarioError, suggest
+from sim.runner.variation import Variation, expand, repetition_seed
 from sim.scenario.model import StrictModel
-from sim.scenario.yamlio import format_loc, line_of, load_with_lines
+from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class SuiteEntryModel(StrictModel):
-    path: str
-    name: str | None = None
-    set: dict[str, float | str] = Field(default_factory=dict)
+class SuiteEntryModel(Variation):
+    path: str = Field(description="scenario file or glob, relative to the suite file")
+    name: str | None = Field(None, description="family name (default: the file's stem)")
+    seed: int | None = Field(None, ge=0, description="base seed (default: the scenario's)")
 
 
 class SuiteModel(StrictModel):
@@ -44,29 +49,57 @@ class SuiteModel(StrictModel):
 
 
 @dataclass(frozen=True)
-class SuiteEntry:
+class Job:
+    """One concrete run: a scenario file, parameter values, a seed (and, when the campaign
+    sets them, an agent and the entity it drives)."""
+
     name: str
+    family: str
     path: Path
     overrides: dict[str, Any]
+    seed: int
+    file_sha256: str
+    agent: str | None = None
+    entity: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Hash of what determines the result: the file's bytes, parameters, seed, agent."""
+        key = canonical_json([self.file_sha256, self.overrides, self.seed, self.agent, self.entity])
+        return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "path": str(self.path),
+            "overrides": self.overrides,
+            "seed": self.seed,
+            "agent": self.agent,
+            "entity": self.entity,
+            "file_sha256": self.file_sha256,
+            "id": self.id,
+        }
 
 
 @dataclass(frozen=True)
 class Suite:
     name: str
     description: str
-    entries: list[SuiteEntry]
+    entries: list[Job]
+    path: Path | None = None
+    sha256: str | None = None
 
+    def with_agent(self, agent: str | None, entity: str | None) -> Suite:
+        jobs = [dataclasses.replace(j, agent=agent, entity=entity) for j in self.entries]
+        return dataclasses.replace(self, entries=jobs)
 
-@dataclass
-class SuiteRow:
-    name: str
-    path: str
-    verdict: str  # pass | fail | error | invalid
-    status: str | None = None
-    agent: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    note: str = ""
-    folder: str | None = None
+    def sample(self, k: int, seed: int) -> Suite:
+        """A seeded random subset of ``k`` runs, in suite order (the same every time)."""
+        if k >= len(self.entries):
+            return self
+        pick = np.sort(np.random.default_rng(seed).choice(len(self.entries), k, replace=False))
+        return dataclasses.replace(self, entries=[self.entries[i] for i in pick])
 
 
 def is_suite_file(path: Path) -> bool:
@@ -80,28 +113,50 @@ def is_suite_file(path: Path) -> bool:
     return isinstance(data, dict) and "scenarios" in data
 
 
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def load_suite(path: str | Path) -> Suite:
-    """Load a suite file or folder; raise :class:`ScenarioError` with one line per problem."""
+    """Load a suite file or folder and expand every entry into concrete runs; raise
+    :class:`ScenarioError` with one line per problem."""
+
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in SCENARIO_SUFFIXES)
         if not files:
             raise ScenarioError(f"{path}: no scenario files (*.yaml, *.yml, *.json) in folder")
-        return Suite(
-            path.name, f"all scenarios in {path}", [SuiteEntry(p.stem, p, {}) for p in files]
-        )
+        jobs = []
+        for p in files:
+            try:  # a broken file becomes an 'invalid' run, not a broken suite
+                data, _ = load_with_lines(p)
+            except ScenarioError:
+                data = {}
+            seed = data.get("seed", 0) if isinstance(data, dict) else 0
+            jobs.append(
+                Job(p.stem, p.stem, p, {}, seed if isinstance(seed, int) else 0, _file_sha(p))
+            )
+        return Suite(path.name, f"all scenarios in {path}", jobs, path, None)
     data, lines = load_with_lines(path)
+
+    def at(loc: tuple) -> str:
+        ln = line_of(lines, loc)
+        return f"{path}{f':{ln}' if ln else ''}: {format_loc(loc)}"
+
     try:
         model = SuiteModel.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            ln = line_of(lines, loc)
+            # a union of str | entry reports both branches; keep the entry's complaint
+            if len(loc) > 2 and loc[0] == "scenarios" and loc[2] == "str":
+                continue
+            loc = tuple(p for p in loc if p != "SuiteEntryModel")
             msg = err["msg"] if err["type"] != "extra_forbidden" else f"unknown field '{loc[-1]}'"
-            problems.append(f"{path}{f':{ln}' if ln else ''}: {format_loc(loc)}: {msg}")
+            problems.append(f"{at(loc)}: {msg.removeprefix('Value error, ')}")
         raise ScenarioError(problems[0], problems) from None
-    entries: list[SuiteEntry] = []
+    jobs: list[Job] = []
     problems = []
     for i, item in enumerate(model.scenarios):
         spec = item if isinstance(item, SuiteEntryModel) else SuiteEntryModel(path=item)
@@ -109,95 +164,59 @@ def load_suite(path: str | Path) -> Suite:
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         matches = [m for m in matches if Path(m).suffix in SCENARIO_SUFFIXES]
         if not matches or not all(Path(m).is_file() for m in matches):
-            ln = line_of(lines, ("scenarios", i))
             problems.append(
-                f"{path}{f':{ln}' if ln else ''}: scenarios[{i}]: no scenario file "
-                f"matches '{spec.path}' (paths are relative to the suite file)"
+                f"{at(('scenarios', i))}: no scenario file matches '{spec.path}' "
+                "(paths are relative to the suite file)"
             )
             continue
         for m in matches:
-            name = spec.name if (spec.name and len(matches) == 1) else Path(m).stem
-            entries.append(SuiteEntry(name, Path(m), dict(spec.set)))
+            family = spec.name if (spec.name and len(matches) == 1) else Path(m).stem
+            try:
+                jobs.extend(_entry_jobs(spec, Path(m), family, at(("scenarios", i))))
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
     if problems:
         raise ScenarioError(problems[0], problems)
-    names = [e.name for e in entries]
+    names = [j.name for j in jobs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ScenarioError(
-            f"{path}: run names repeat ({', '.join(dup)}); give each entry "
-            "with 'set' its own 'name'"
+            f"{path}: run names repeat ({', '.join(dup[:5])}); give entries "
+            "that share a file their own 'name'"
         )
-    return Suite(model.name, model.description, entries)
+    return Suite(model.name, model.description, jobs, path, _file_sha(path))
 
 
-def run_suite(
-    suite: Suite,
-    *,
-    agent: str | None = None,
-    entity: str | None = None,
-    out: Path | None = None,
-    force: bool = False,
-    console: Console | None = None,
-    progress: bool = True,
-) -> list[SuiteRow]:
-    """Run every entry serially; a bad file or a failing agent becomes a row, not a crash."""
-    from sim.runner.run import run_loaded, write_run_folder
+def _entry_jobs(spec: SuiteEntryModel, file: Path, family: str, where: str) -> list[Job]:
     from sim.scenario.load import load_scenario
 
-    console = console or Console(stderr=True)
-    rows: list[SuiteRow] = []
-    live = progress and console.is_terminal
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not live,
-    )
-    with bar:
-        task = bar.add_task(f"suite {suite.name}", total=len(suite.entries))
-        for k, entry in enumerate(suite.entries, 1):
-            bar.update(task, description=f"{entry.name}")
-            row = SuiteRow(entry.name, str(entry.path), "error")
-            try:
-                loaded = load_scenario(entry.path, entry.overrides)
-                outcome = run_loaded(loaded, agent=agent, entity=entity)
-                row.verdict, row.status = outcome.verdict, outcome.result.status
-                row.agent = next(iter(outcome.agents.values()))
-                row.metrics = {n: v.value for n, v in outcome.metrics.items() if v.valid}
-                failed = [c.metric for c in outcome.criteria if not c.passed]
-                row.note = (
-                    outcome.result.reason
-                    if outcome.verdict == "error"
-                    else ("failed: " + ", ".join(failed) if failed else "")
-                )
-                if out is not None:
-                    folder = write_run_folder(outcome, out / entry.name, force=force)
-                    row.folder = str(folder.relative_to(out))
-            except ScenarioError as exc:
-                row.verdict, row.note = "invalid", exc.problems[0]
-            except ProvingGroundError as exc:
-                row.verdict, row.note = "error", str(exc)
-            rows.append(row)
-            bar.advance(task)
-            if not live and progress:
-                console.print(f"[{k}/{len(suite.entries)}] {entry.name}: {row.verdict}")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "suite": suite.name,
-            "description": suite.description,
-            "runs": [
-                {
-                    **row.__dict__,
-                    "metrics": {
-                        k: (v if math.isfinite(v) else str(v)) for k, v in row.metrics.items()
-                    },
-                }
-                for row in rows
-            ],
-        }
-        (out / "summary.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    return rows
+    base = load_scenario(file)  # once per entry: its parameters and seed
+    params = base.parameters
+    varied = [
+        *spec.set,
+        *spec.grid,
+        *(n for c in spec.coupled for n in c.names),
+        *(spec.sample.parameters if spec.sample else {}),
+    ]
+    unknown = [n for n in varied if n not in params]
+    if unknown:
+        raise ScenarioError(
+            f"{where}: {file.name} has no parameter '{unknown[0]}'."
+            f"{suggest(unknown[0], params)} Parameters: {', '.join(sorted(params)) or 'none'}"
+        )
+    combos = expand(spec, where)
+    if not combos:
+        raise ScenarioError(f"{where}: the constraints leave no run")
+    seed0 = base.scenario.seed if spec.seed is None else spec.seed
+    single = len(combos) == 1 and spec.repetitions == 1
+    sha = base.sha256
+    out = []
+    for k, combo in enumerate(combos):
+        for r in range(spec.repetitions):
+            name = (
+                family
+                if single
+                else f"{family}-{k:05d}" + (f"-r{r}" if spec.repetitions > 1 else "")
+            )
+            out.append(Job(name, family, file, combo, repetition_seed(seed0, r), sha))
+    return out

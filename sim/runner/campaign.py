@@ -1,0 +1,473 @@
+"""Campaigns: every job of a suite against one agent, on serial, process or Dask executors,
+into a crash-safe results store that a later ``--resume`` continues.
+
+Campaign folder:
+  manifest.json   suite file and hash, agent, executor, package versions, command line
+  results.sqlite  one row per job (see store.py)
+  runs/<name>/    run folders kept by --keep-logs (default: failures only)
+  summary.json    counts by verdict and family (rewritten at the end of each invocation)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from sim.errors import ProvingGroundError, ScenarioError, UsageError
+from sim.runner.store import ResultsStore, json_safe
+from sim.runner.suite import Suite
+
+KeepLogs = Literal["all", "failures", "none"]
+Result = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- one job
+def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> Result:
+    """Run one job (in whatever process the executor chose) and return its store row.
+    User errors (bad scenario, unloadable agent) become 'invalid'/'error' rows."""
+    from sim.runner.run import run_loaded, write_run_folder
+    from sim.scenario.load import load_scenario
+
+    t0 = time.perf_counter()
+    row: Result = {
+        "job_id": job["id"],
+        "name": job["name"],
+        "family": job["family"],
+        "scenario_file": job["path"],
+        "file_sha256": job["file_sha256"],
+        "params": job["overrides"],
+        "seed": job["seed"],
+        "agent": job["agent"],
+    }
+    try:
+        loaded = load_scenario(job["path"], job["overrides"])
+        row["scenario_id"] = loaded.scenario.id
+        out = run_loaded(loaded, agent=job["agent"], entity=job["entity"], seed=job["seed"])
+        row["agent"] = next(iter(out.agents.values()))
+        row.update(
+            verdict=out.verdict,
+            status=out.result.status,
+            reason=out.result.reason,
+            metrics=json_safe({k: v.value for k, v in out.metrics.items() if v.valid}),
+            log_sha256=out.result.log.digest(),
+        )
+        failed = [c.metric for c in out.criteria if not c.passed]
+        if failed:
+            row["reason"] = f"{out.result.reason}; failed: {', '.join(failed)}"
+        if keep_logs == "all" or (keep_logs == "failures" and out.verdict != "pass"):
+            rel = Path("runs") / job["name"]
+            write_run_folder(out, Path(campaign_dir) / rel, force=True)
+            row["run_dir"] = str(rel)
+    except ScenarioError as exc:
+        row.update(verdict="invalid", error=exc.problems[0])
+    except ProvingGroundError as exc:
+        row.update(verdict="error", error=str(exc))
+    except Exception as exc:  # an internal error in one job must not end the campaign
+        tb = traceback.format_exc(limit=3).strip().splitlines()[-1]
+        row.update(verdict="error", error=f"internal error: {type(exc).__name__}: {exc} ({tb})")
+    row["duration_s"] = time.perf_counter() - t0
+    return row
+
+
+def failed_row(job: dict[str, Any], message: str) -> Result:
+    """The row of a job that never returned (timeout, worker died)."""
+    return {
+        "job_id": job["id"],
+        "name": job["name"],
+        "family": job["family"],
+        "scenario_file": job["path"],
+        "file_sha256": job["file_sha256"],
+        "params": job["overrides"],
+        "seed": job["seed"],
+        "agent": job["agent"],
+        "verdict": "error",
+        "error": message,
+    }
+
+
+# ---------------------------------------------------------------------------- executors
+class Executor(Protocol):
+    """Runs jobs and hands each result to ``done`` as soon as it is known (any order)."""
+
+    name: str
+
+    def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None: ...
+
+
+@dataclass
+class SerialExecutor:
+    """One job after another in this process (debugging; no timeout)."""
+
+    campaign_dir: str
+    keep_logs: KeepLogs
+    name: str = "serial"
+
+    def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None:
+        for job in jobs:
+            done(execute_job(job, self.campaign_dir, self.keep_logs))
+
+
+def _worker(conn: Connection, campaign_dir: str, keep_logs: KeepLogs) -> None:
+    """Worker process loop: receive a job, send its row; ``None`` ends it."""
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        conn.send(execute_job(job, campaign_dir, keep_logs))
+
+
+@dataclass
+class _Slot:
+    proc: Any
+    conn: Connection
+    job: dict[str, Any] | None = None
+    started: float = 0.0
+
+
+@dataclass
+class ProcessExecutor:
+    """Local worker processes ('spawn': no state shared with the parent). A job past
+    ``timeout_s`` has its worker killed and is recorded as an error; a worker that dies is
+    replaced and its job recorded as an error; the campaign goes on."""
+
+    campaign_dir: str
+    keep_logs: KeepLogs
+    workers: int
+    timeout_s: float | None = None
+    name: str = "processes"
+    slots: list[_Slot] = field(default_factory=list)
+
+    def _start(self) -> _Slot:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_worker, args=(child, self.campaign_dir, self.keep_logs), daemon=True
+        )
+        proc.start()
+        child.close()
+        return _Slot(proc, parent)
+
+    def _replace(self, slot: _Slot) -> _Slot:
+        if slot.proc.is_alive():
+            slot.proc.kill()
+        slot.proc.join(timeout=5)
+        slot.conn.close()
+        return self._start()
+
+    def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None:
+        queue = deque(jobs)
+        self.slots = [self._start() for _ in range(max(1, min(self.workers, len(queue))))]
+        try:
+            while queue or any(s.job for s in self.slots):
+                for s in self.slots:
+                    if s.job is None and queue:
+                        s.job, s.started = queue.popleft(), time.monotonic()
+                        s.conn.send(s.job)
+                busy = [s for s in self.slots if s.job is not None]
+                ready = wait([s.conn for s in busy], timeout=0.2)
+                for i, s in enumerate(self.slots):
+                    if s.job is None:
+                        continue
+                    if s.conn in ready:
+                        try:
+                            row = s.conn.recv()
+                        except (EOFError, OSError):
+                            code = s.proc.exitcode if not s.proc.is_alive() else None
+                            row = failed_row(s.job, f"worker process died (exit code {code})")
+                            self.slots[i] = self._replace(s)
+                        else:
+                            s.job = None
+                        done(row)
+                    elif self.timeout_s and time.monotonic() - s.started > self.timeout_s:
+                        done(
+                            failed_row(
+                                s.job,
+                                f"timed out after {self.timeout_s:g} s "
+                                "(--job-timeout); worker killed",
+                            )
+                        )
+                        self.slots[i] = self._replace(s)
+        finally:
+            for s in self.slots:
+                if s.proc.is_alive():
+                    with contextlib.suppress(OSError):
+                        s.conn.send(None)
+                    s.proc.join(timeout=1)
+                    if s.proc.is_alive():
+                        s.proc.kill()
+
+
+@dataclass
+class DaskExecutor:
+    """Dask distributed: ``scheduler`` is a ``tcp://host:port`` address, or None for a
+    local cluster of ``workers`` processes. Agents' code must be importable on the workers.
+    The per-job timeout is not enforced here (use the workers' own limits)."""
+
+    campaign_dir: str
+    keep_logs: KeepLogs
+    workers: int
+    scheduler: str | None = None
+    name: str = "dask"
+
+    def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None:
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise UsageError(
+                "--executor dask needs the 'distributed' package: "
+                "pip install 'proving-ground[dask]'"
+            ) from None
+        jobs = list(jobs)
+        cluster = None
+        if self.scheduler:
+            try:
+                client = Client(self.scheduler, timeout="10s")
+            except OSError as exc:
+                raise UsageError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
+        else:
+            cluster = LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        try:
+            futures = {
+                client.submit(
+                    execute_job,
+                    job,
+                    self.campaign_dir,
+                    self.keep_logs,
+                    key=f"pground-{job['id']}",
+                    pure=False,
+                ): job
+                for job in jobs
+            }
+            for fut in as_completed(futures):
+                try:
+                    done(fut.result())
+                except Exception as exc:
+                    done(failed_row(futures[fut], f"dask: {type(exc).__name__}: {exc}"))
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# ---------------------------------------------------------------------------- campaign
+@dataclass
+class CampaignSummary:
+    total: int
+    ran: int
+    skipped: int
+    counts: dict[str, int]
+    families: dict[str, dict[str, int]]
+    seconds: float
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        if self.counts.get("invalid"):
+            return 2
+        if self.counts.get("error"):
+            return 3
+        return 1 if self.counts.get("fail") else 0
+
+
+class Progress:
+    """Live bar on a terminal; a plain line every ``every_s`` seconds otherwise."""
+
+    def __init__(
+        self, console: Any, total: int, *, live: bool, enabled: bool, every_s: float = 10.0
+    ) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self.console, self.total, self.enabled = console, total, enabled
+        self.live = live and enabled
+        self.counts: dict[str, int] = {}
+        self.done = 0
+        self.t0 = self.last = time.monotonic()
+        self.every = every_s
+        self.bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not self.live,
+        )
+        self.task = self.bar.add_task("campaign", total=total, counts="", rate="")
+
+    def __enter__(self) -> Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def text(self) -> str:
+        return " ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+
+    def update(self, verdict: str) -> None:
+        self.done += 1
+        self.counts[verdict] = self.counts.get(verdict, 0) + 1
+        now = time.monotonic()
+        rate = self.done / max(now - self.t0, 1e-9)
+        self.bar.update(self.task, advance=1, counts=self.text(), rate=f"{rate:.1f} runs/s")
+        if (
+            self.enabled
+            and not self.live
+            and (now - self.last >= self.every or self.done == self.total)
+        ):
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            self.console.print(
+                f"[{self.done}/{self.total}] {self.text()}  {rate:.1f} runs/s  ETA {eta:.0f} s"
+            )
+            self.last = now
+
+
+def run_campaign(
+    suite: Suite,
+    out: Path,
+    *,
+    executor: str = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    keep_logs: KeepLogs = "failures",
+    job_timeout: float | None = None,
+    console: Any = None,
+    progress: bool = True,
+    argv: list[str] | None = None,
+) -> CampaignSummary:
+    """Run (or continue, with ``resume``) every job of ``suite`` into the folder ``out``."""
+    from rich.console import Console
+
+    from sim.runner.run import package_versions
+
+    console = console or Console(stderr=True)
+    out = Path(out)
+    store_path = out / "results.sqlite"
+    if store_path.exists() and not resume:
+        if not force:
+            raise UsageError(
+                f"{out} holds a campaign: add --resume to continue it, or --force to start over"
+            )
+        for p in (store_path, out / "results.sqlite-wal", out / "results.sqlite-shm"):
+            p.unlink(missing_ok=True)
+    elif out.exists() and any(out.iterdir()) and not store_path.exists() and not force:
+        raise UsageError(f"{out} exists and is not a campaign folder; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    store = ResultsStore(store_path)
+    index = {j.id: k for k, j in enumerate(suite.entries)}
+    done_before = store.done_ids() & set(index)
+    todo = [j for j in suite.entries if j.id not in done_before]
+    workers = workers or os.cpu_count() or 1
+    manifest = {
+        "format": "proving-ground-campaign/1",
+        "suite": {
+            "name": suite.name,
+            "file": str(suite.path) if suite.path else None,
+            "sha256": suite.sha256,
+        },
+        "agent": suite.entries[0].agent if suite.entries else None,
+        "jobs": len(suite.entries),
+        "executor": executor,
+        "workers": workers,
+        "scheduler": scheduler,
+        "keep_logs": keep_logs,
+        "job_timeout_s": job_timeout,
+        "packages": package_versions(),
+        "platform": {
+            "python": sys.version.split()[0],
+            "system": platform.system(),
+            "machine": platform.machine(),
+        },
+        "command": shlex.join(argv) if argv else None,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    cdir = str(out.resolve())
+    ex: Executor
+    if executor == "serial":
+        ex = SerialExecutor(cdir, keep_logs)
+    elif executor == "processes":
+        ex = ProcessExecutor(cdir, keep_logs, workers, job_timeout)
+    elif executor == "dask":
+        ex = DaskExecutor(cdir, keep_logs, workers, scheduler)
+    else:
+        raise UsageError(f"unknown executor '{executor}'; choose serial, processes or dask")
+    t0 = time.monotonic()
+    interrupted = False
+    bar = Progress(console, len(todo), live=console.is_terminal, enabled=progress)
+
+    def done(row: Result) -> None:
+        row["idx"] = index.get(row["job_id"], -1)
+        row["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        store.record(row)
+        bar.update(row["verdict"])
+
+    try:
+        with bar:
+            ex.run((j.to_dict() for j in todo), done)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        counts: dict[str, int] = {}
+        families: dict[str, dict[str, int]] = {}
+        for row in store.rows():
+            if row["job_id"] not in index:
+                continue
+            counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+            fam = families.setdefault(row["family"], {})
+            fam[row["verdict"]] = fam.get(row["verdict"], 0) + 1
+        store.close()
+        summary = CampaignSummary(
+            len(suite.entries),
+            bar.done,
+            len(done_before),
+            counts,
+            families,
+            time.monotonic() - t0,
+            interrupted,
+        )
+        (out / "summary.json").write_text(
+            json.dumps(
+                {
+                    "suite": suite.name,
+                    "total": summary.total,
+                    "counts": counts,
+                    "families": families,
+                    "complete": sum(counts.values()) == summary.total,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
+    return summary

@@ -1,0 +1,104 @@
+"""The campaign results store: ``results.sqlite`` (WAL), one row per job.
+
+Each finished job is one atomic ``INSERT OR REPLACE`` (a killed campaign loses only the jobs
+that were running). Paths inside are relative to the campaign folder, so it can be moved or
+zipped. Only the parent process writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+COLUMNS = (
+    ("job_id", "TEXT PRIMARY KEY"),
+    ("idx", "INTEGER"),
+    ("name", "TEXT"),
+    ("family", "TEXT"),
+    ("scenario_id", "TEXT"),
+    ("scenario_file", "TEXT"),
+    ("file_sha256", "TEXT"),
+    ("params", "TEXT"),
+    ("seed", "INTEGER"),
+    ("agent", "TEXT"),
+    ("verdict", "TEXT"),
+    ("status", "TEXT"),
+    ("reason", "TEXT"),
+    ("metrics", "TEXT"),
+    ("log_sha256", "TEXT"),
+    ("duration_s", "REAL"),
+    ("error", "TEXT"),
+    ("run_dir", "TEXT"),
+    ("finished_at", "TEXT"),
+)
+NAMES = tuple(c for c, _ in COLUMNS)
+JSON_COLUMNS = ("params", "metrics")
+
+
+class ResultsStore:
+    """Open (creating if needed) the store at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join(f"{n} {t}" for n, t in COLUMNS)
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        self.db.commit()
+
+    def done_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT job_id FROM runs")}
+
+    def record(self, row: dict[str, Any]) -> None:
+        values = [_encode(n, row.get(n)) for n in NAMES]
+        with self.db:  # one transaction per job: atomic
+            self.db.execute(
+                f"INSERT OR REPLACE INTO runs ({', '.join(NAMES)}) "
+                f"VALUES ({', '.join('?' * len(NAMES))})",
+                values,
+            )
+
+    def rows(self, *, verdict: str | None = None, family: str | None = None) -> Iterator[dict]:
+        query, args = "SELECT * FROM runs", []
+        where = []
+        if verdict:
+            where.append("verdict = ?")
+            args.append(verdict)
+        if family:
+            where.append("family = ?")
+            args.append(family)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY idx, name"
+        cur = self.db.execute(query, args)
+        names = [d[0] for d in cur.description]
+        for r in cur:
+            yield {
+                n: (json.loads(v) if n in JSON_COLUMNS and v else v)
+                for n, v in zip(names, r, strict=True)
+            }
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _encode(name: str, value: Any) -> Any:
+    if name in JSON_COLUMNS:
+        return json.dumps(value, sort_keys=True, default=_finite)
+    return value
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    raise TypeError(type(v).__name__)
+
+
+def json_safe(d: dict[str, float]) -> dict[str, Any]:
+    """Metric values with inf/nan as strings (JSON has neither)."""
+    return {k: (v if math.isfinite(v) else str(v)) for k, v in d.items()}
