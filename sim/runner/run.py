@@ -31,7 +31,7 @@ from sim.errors import UsageError
 from sim.scenario.load import LoadedScenario
 from sim.scenario.yamlio import canonical_json
 
-DEPENDENCIES = ("numpy", "shapely", "pydantic", "PyYAML", "rich")
+DEPENDENCIES = ("numpy", "shapely", "pydantic", "PyYAML", "rich", "scipy")
 
 
 @dataclass
