@@ -82,6 +82,13 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
     return row
 
 
+def execute_jobs(
+    jobs: list[dict[str, Any]], campaign_dir: str, keep_logs: KeepLogs
+) -> list[Result]:
+    """Several jobs in one task (Dask), each contained as in :func:`execute_job`."""
+    return [execute_job(job, campaign_dir, keep_logs) for job in jobs]
+
+
 def failed_row(job: dict[str, Any], message: str) -> Result:
     """The row of a job that never returned (timeout, worker died)."""
     return {
