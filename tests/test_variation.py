@@ -140,3 +140,22 @@ def test_sampled_subset_is_stable():
     a = [j.id for j in suite.sample(20, 3).entries]
     assert a == [j.id for j in suite.sample(20, 3).entries]
     assert a != [j.id for j in suite.sample(20, 4).entries]
+
+
+def test_readme_suite_example_is_valid(tmp_path):
+    """The suite example in the README loads and expands as described."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```yaml\nschema_version: 1\nname: demo")[1].split("```")[0]
+    road = ROOT / "scenarios" / "road"
+    suite = tmp_path / "demo.yaml"
+    suite.write_text(("schema_version: 1\nname: demo" + block).replace("../road/", f"{road}/"))
+    jobs = load_suite(suite).entries
+    cut = [j for j in jobs if j.family == "cut-in"]
+    assert len(cut) == 3 * 2 * 8 * 2  # delta_v x coupled x samples x repetitions
+    assert {j.family for j in jobs} == {
+        "ncap_ccrb",
+        "ncap_ccrm",
+        "ncap_ccrs",
+        "ccrb-6-12",
+        "cut-in",
+    }
