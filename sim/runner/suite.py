@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,7 @@ def load_suite(path: str | Path) -> Suite:
                 problems.extend(exc.problems)
     if problems:
         raise ScenarioError(problems[0], problems)
-    names = [j.name for j in jobs]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, c in Counter(j.name for j in jobs).items() if c > 1)
     if dup:
         raise ScenarioError(
             f"{path}: run names repeat ({', '.join(dup[:5])}); give entries "

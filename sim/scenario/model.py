@@ -7,6 +7,7 @@ discriminator of ``entities`` and one optional section per domain under ``map``.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -96,7 +97,7 @@ class ScenarioBase(StrictModel):
         if self.control_period is not None:
             _multiple_of_dt(self.control_period, self.dt, "control_period")
         ids = [e.id for e in self.entities]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
+        dup = sorted(i for i, c in Counter(ids).items() if c > 1)
         if dup:
             raise ValueError(f"entity ids must be unique; repeated: {', '.join(dup)}")
         if not any(e.controlled for e in self.entities):
