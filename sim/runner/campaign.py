@@ -42,16 +42,7 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
     from sim.scenario.load import load_scenario
 
     t0 = time.perf_counter()
-    row: Result = {
-        "job_id": job["id"],
-        "name": job["name"],
-        "family": job["family"],
-        "scenario_file": job["path"],
-        "file_sha256": job["file_sha256"],
-        "params": job["overrides"],
-        "seed": job["seed"],
-        "agent": job["agent"],
-    }
+    row = job_row(job)
     try:
         loaded = load_scenario(job["path"], job["overrides"])
         row["scenario_id"] = loaded.scenario.id
@@ -89,8 +80,8 @@ def execute_jobs(
     return [execute_job(job, campaign_dir, keep_logs) for job in jobs]
 
 
-def failed_row(job: dict[str, Any], message: str) -> Result:
-    """The row of a job that never returned (timeout, worker died)."""
+def job_row(job: dict[str, Any]) -> Result:
+    """The columns of a store row that come from the job itself."""
     return {
         "job_id": job["id"],
         "name": job["name"],
@@ -100,9 +91,12 @@ def failed_row(job: dict[str, Any], message: str) -> Result:
         "params": job["overrides"],
         "seed": job["seed"],
         "agent": job["agent"],
-        "verdict": "error",
-        "error": message,
     }
+
+
+def failed_row(job: dict[str, Any], message: str) -> Result:
+    """The row of a job that never returned (timeout, worker died)."""
+    return {**job_row(job), "verdict": "error", "error": message}
 
 
 # ---------------------------------------------------------------------------- executors

@@ -377,7 +377,6 @@ class RoadRuntime:
         self.m_state[go] = 2
         self.m_open = int((self.m_state < 2).sum())
         events: list[Event] = []
-        time_s = tick * self.dt
         sp = go[self.m_action[go] == A_SPEED]
         if sp.size:
             e, q = self.m_entity[sp], self.m_p[sp]
@@ -387,16 +386,12 @@ class RoadRuntime:
             self.target_speed[e] = q[:, 0]
             self.target_rate[e] = rate
             events += [
-                Event(
+                self._manoeuvre_event(
                     tick,
-                    time_s,
-                    "manoeuvre",
-                    (self.meta.ids[k],),
-                    {
-                        "action": "speed",
-                        "target_mps": float(tv),
-                        "rate_mps2": float(rv) if rv > 0 else "step",
-                    },
+                    k,
+                    action="speed",
+                    target_mps=float(tv),
+                    rate_mps2=float(rv) if rv > 0 else "step",
                 )
                 for k, tv, rv in zip(e, q[:, 0], rate, strict=True)
             ]
@@ -410,21 +405,20 @@ class RoadRuntime:
             target = clamp(target, 0, self.net.lanes[road] - 1).astype(int)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
             events += [
-                Event(
+                self._manoeuvre_event(
                     tick,
-                    time_s,
-                    "manoeuvre",
-                    (self.meta.ids[k],),
-                    {
-                        "action": "lane_change",
-                        "from_lane": int(a),
-                        "to_lane": int(b),
-                        "lateral_speed_mps": float(ls),
-                    },
+                    k,
+                    action="lane_change",
+                    from_lane=int(a),
+                    to_lane=int(b),
+                    lateral_speed_mps=float(ls),
                 )
                 for k, a, b, ls in zip(e, cur, target, q[:, 1], strict=True)
             ]
         return events
+
+    def _manoeuvre_event(self, tick: int, slot: int, **details: Any) -> Event:
+        return Event(tick, tick * self.dt, "manoeuvre", (self.meta.ids[slot],), details)
 
     def _start_lane_change(
         self,
