@@ -62,12 +62,18 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     from sim.scenario.load import load_scenario
 
     loaded = load_scenario(args.file, _kv(args.set, "--set"))
+    live = None
+    if args.view:
+        from sim.viewer.app import LiveView
+
+        live = LiveView(realtime=args.realtime, title=f"{loaded.scenario.id} (live)")
     outcome = run_loaded(
         loaded,
         agent=args.agent,
         entity=args.entity,
         seed=args.seed,
         agent_params=_kv(args.agent_param, "--agent-param"),
+        observer=live,
     )
     folder = None
     if not args.no_save:
@@ -82,6 +88,21 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return outcome.exit_code
     _print_run(outcome, folder, out)
+    if live is not None:
+        from sim.viewer.render import Scene
+
+        r = outcome.result
+        live.finish(
+            Scene(
+                r.log.meta,
+                r.log.arrays,
+                r.log.dt,
+                r.events,
+                f"{loaded.scenario.id} — {loaded.scenario.name}",
+                outcome.verdict,
+                r.log.n_rows,
+            )
+        )
     return outcome.exit_code
 
 
@@ -327,6 +348,53 @@ def _cell(v: Any) -> Any:
         return str(v)
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (160 <= w <= 7680 and 120 <= h <= 4320):
+        raise UsageError(f"--size {text}: between 160x120 and 7680x4320")
+    return w, h
+
+
+def cmd_view(args: argparse.Namespace, out: Console) -> int:
+    from sim.viewer.render import Scene
+
+    scene = Scene.from_run_folder(Path(args.run))
+    size = _size(args.size)
+    if args.frames or args.gif:
+        from sim.viewer.app import export_frames, export_gif
+
+        if args.frames:
+            paths = export_frames(
+                scene,
+                Path(args.frames),
+                every=args.every,
+                size=size,
+                t_from=args.t_from,
+                t_to=args.t_to,
+                fit=args.fit,
+            )
+            out.print(f"wrote {len(paths)} frames to {args.frames}")
+        if args.gif:
+            n = export_gif(
+                scene,
+                Path(args.gif),
+                size=size,
+                fps=args.fps,
+                t_from=args.t_from,
+                t_to=args.t_to,
+                fit=args.fit,
+            )
+            out.print(f"wrote {args.gif} ({n} frames at {args.fps:g} fps)")
+        return EXIT_PASS
+    from sim.viewer.app import replay
+
+    replay(scene, size, fit=args.fit)
+    return EXIT_PASS
+
+
 # ---------------------------------------------------------------------------- validate
 def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.suite import is_suite_file, load_suite
@@ -483,6 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-save", action="store_true", help="write no run folder")
     r.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+    r.add_argument(
+        "--view", action="store_true", help="show the run live in a window (then replay it)"
+    )
+    r.add_argument(
+        "--realtime", action="store_true", help="with --view: pace the run to the wall clock"
+    )
 
     s = command(
         "suite",
@@ -555,6 +629,31 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--family", help="only runs of this scenario family")
     rs.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
     rs.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+
+    vw = command(
+        "view",
+        cmd_view,
+        "replay a run folder, or export frames / a GIF",
+        "Open a window replaying a run folder (space play/pause, arrows step, +/- "
+        "speed, n/p next/previous event, f follow, wheel zoom, drag pan, click to "
+        "select, click the timeline to seek), or with --frames/--gif render without "
+        "a display.",
+    )
+    vw.add_argument("run", help="run folder (from pground run --out, or a campaign's runs/)")
+    vw.add_argument("--frames", metavar="DIR", help="write PNG frames here (no window)")
+    vw.add_argument("--every", type=int, default=1, metavar="N", help="every N-th tick")
+    vw.add_argument("--gif", metavar="FILE", help="write an animated GIF (no window)")
+    vw.add_argument("--fps", type=float, default=10.0, help="GIF frame rate (default 10)")
+    vw.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
+    vw.add_argument(
+        "--from", dest="t_from", type=float, metavar="T", help="start of the time window (s)"
+    )
+    vw.add_argument("--to", dest="t_to", type=float, metavar="T", help="end of the time window (s)")
+    vw.add_argument(
+        "--fit",
+        action="store_true",
+        help="show the whole map (default on large maps: follow the ego)",
+    )
 
     v = command(
         "validate",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -118,8 +118,22 @@ class CollisionMonitor:
         return events, ego_hit
 
 
+class Observer(Protocol):
+    """Watches a run as it is computed (the live viewer). It never changes the run."""
+
+    def begin(
+        self, meta: dict[str, Any], arrays: dict[str, dict[str, np.ndarray]], dt: float
+    ) -> None: ...
+
+    def frame(self, tick: int, events: list[Event]) -> None: ...
+
+
 def rollout(
-    scenario: ScenarioBase, agents: Mapping[str, Any], *, seed: int | None = None
+    scenario: ScenarioBase,
+    agents: Mapping[str, Any],
+    *,
+    seed: int | None = None,
+    observer: Observer | None = None,
 ) -> RunResult:
     """Run ``scenario`` with ``agents`` (entity id -> Agent) and return the log and events.
 
@@ -139,6 +153,28 @@ def rollout(
         raise ValueError(f"no agent for controlled entities: {', '.join(missing)}")
     recorder = Recorder({name: rt.log_fields() for name, rt in world.runtimes.items()}, n_ticks, dt)
     collisions = CollisionMonitor(world)
+    meta = {
+        "entities": [
+            {"id": eid, "domain": world.where[eid][0], "slot": world.where[eid][1]}
+            for eid in world.order
+        ],
+        "domains": {
+            name: {
+                "ids": list(rt.meta.ids),
+                "kinds": list(rt.meta.kinds),
+                "controlled": rt.meta.controlled.tolist(),
+                "length_m": rt.meta.length_m.tolist(),
+                "width_m": rt.meta.width_m.tolist(),
+                "goals": list(rt.meta.goals),
+                "extra": rt.meta.extra,
+                "map": rt.map_summary(),
+            }
+            for name, rt in world.runtimes.items()
+        },
+        "dt": dt,
+        "control_every": every,
+        "n_ticks_planned": n_ticks,
+    }
     events: list[Event] = []
     status, reason = "truncated", f"duration {scenario.duration:g} s reached"
     agent_info: dict[str, dict[str, str]] = {}
@@ -181,11 +217,22 @@ def rollout(
         terminal |= ego_hit and "collision" in scenario.terminate_on
         return terminal
 
+    seen = 0
+
+    def show(tick: int) -> None:
+        nonlocal seen
+        if observer is not None:
+            observer.frame(tick, events[seen:])
+            seen = len(events)
+
     ticks = 0
+    if observer is not None:
+        observer.begin(meta, recorder.arrays, dt)
+    terminal_at_start = observe_monitors(0)
+    show(0)
     if stop_error:
-        observe_monitors(0)
         status, reason = "error", "agent fault at reset"
-    elif observe_monitors(0):
+    elif terminal_at_start:
         status, reason = "terminated", "terminal event at start"
     else:
         for tick in range(n_ticks):
@@ -211,6 +258,7 @@ def rollout(
                 events.extend(rt.step(tick))
             ticks = tick + 1
             terminal = observe_monitors(ticks)
+            show(ticks)
             if terminal:
                 status, reason = "terminated", _first_terminal(events, scenario.terminate_on)
                 break
@@ -219,27 +267,6 @@ def rollout(
             ):
                 status, reason = "terminated", "all goals reached"
                 break
-    meta = {
-        "entities": [
-            {"id": eid, "domain": world.where[eid][0], "slot": world.where[eid][1]}
-            for eid in world.order
-        ],
-        "domains": {
-            name: {
-                "ids": list(rt.meta.ids),
-                "kinds": list(rt.meta.kinds),
-                "controlled": rt.meta.controlled.tolist(),
-                "length_m": rt.meta.length_m.tolist(),
-                "width_m": rt.meta.width_m.tolist(),
-                "goals": list(rt.meta.goals),
-                "map": rt.map_summary(),
-            }
-            for name, rt in world.runtimes.items()
-        },
-        "dt": dt,
-        "control_every": every,
-        "n_ticks_planned": n_ticks,
-    }
     return RunResult(recorder.finish(meta), events, status, reason, ticks, agent_info)
 
 

@@ -9,7 +9,7 @@ below loops over entities in Python except where it talks to one agent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -49,6 +49,7 @@ class EntityMeta:
     length_m: np.ndarray
     width_m: np.ndarray
     goals: tuple[dict[str, Any] | None, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # per-slot lists a viewer may use
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,21 @@ class DomainRuntime(Protocol):
 
 
 class Domain(Protocol):
-    """A domain plugin: its scenario schema and a factory for runtimes."""
+    """A domain plugin: its scenario schema, a factory for runtimes, and its drawing code.
+
+    ``draw_module`` names a module (imported only by the viewer, so it may import pygame)
+    with: ``LEGEND`` (list of (label, rgb)); ``bounds(dom) -> (xmin, ymin, xmax, ymax)``;
+    ``draw_static(surface, camera, dom)`` (the map, cached per camera position);
+    ``draw_frame(surface, camera, dom, row, *, selected) -> (N, 2) screen centres`` and
+    ``describe(dom, row, slot) -> list[str]``. ``dom`` is the domain's entry of the log's
+    metadata (ids, kinds, sizes, ``map`` = its ``map_summary()``), ``row`` maps every log
+    field to its values at one tick; ``camera.to_screen`` maps world metres to pixels.
+    """
 
     name: str
     entity_model: type[BaseModel]
     map_model: type[BaseModel]
+    draw_module: str
 
     def check(self, scenario: ScenarioBase) -> list[tuple[Loc, str]]:
         """Semantic problems (dangling references, impossible placements) as (loc, message)."""

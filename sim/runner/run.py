@@ -95,11 +95,13 @@ def run_loaded(
     entity: str | None = None,
     seed: int | None = None,
     agent_params: dict[str, Any] | None = None,
+    observer: Any = None,
 ) -> RunOutcome:
-    """Run a loaded scenario and evaluate its criteria (nothing is written)."""
+    """Run a loaded scenario and evaluate its criteria (nothing is written). ``observer``
+    watches the run as it computes (the live viewer)."""
     agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params)
     s = loaded.scenario.seed if seed is None else seed
-    result = rollout(loaded.scenario, agents, seed=s)
+    result = rollout(loaded.scenario, agents, seed=s, observer=observer)
     values = compute_metrics(RunData(result.log, tuple(result.events)))
     verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
     return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs)

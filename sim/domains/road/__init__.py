@@ -22,6 +22,7 @@ class RoadDomain:
     name = "road"
     entity_model = RoadEntity
     map_model = RoadMap
+    draw_module = "sim.domains.road.draw"
 
     def check(self, scenario: Any) -> list[tuple[Loc, str]]:
         out: list[tuple[Loc, str]] = []

@@ -110,6 +110,7 @@ class RoadRuntime:
             self.length,
             self.width,
             tuple(e.goal.model_dump(exclude_none=True) if e.goal else None for e in entities),
+            extra={"sensor_range_m": [e.sensor.range for e in entities]},
         )
         self.controlled = controlled
         self.ctl_rows = np.flatnonzero(controlled)
@@ -1113,15 +1114,22 @@ class RoadRuntime:
                     "markings": net.markings[i],
                 }
             )
-        x, y, _, _ = net.pose(net.sig_road, net.sig_s, np.zeros(len(net.sig_ids)))
+        k = np.arange(len(net.sig_ids))
+        w = net.lane_width[net.sig_road]
+        right = net.pose(net.sig_road, net.sig_s, -0.5 * w)
+        left = net.pose(net.sig_road, net.sig_s, (net.lanes[net.sig_road] - 0.5) * w)
         signals = [
             {
-                "id": sid,
-                "road": net.ids[net.sig_road[k]],
-                "s_m": float(net.sig_s[k]),
-                "x_m": float(x[k]),
-                "y_m": float(y[k]),
+                "id": net.sig_ids[i],
+                "road": net.ids[net.sig_road[i]],
+                "s_m": float(net.sig_s[i]),
+                "x_m": float(right[0][i]),
+                "y_m": float(right[1][i]),
+                "stop_line": [
+                    [float(right[0][i]), float(right[1][i])],
+                    [float(left[0][i]), float(left[1][i])],
+                ],
             }
-            for k, sid in enumerate(net.sig_ids)
+            for i in k
         ]
         return {"roads": roads, "signals": signals}

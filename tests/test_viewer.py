@@ -1,0 +1,206 @@
+"""The viewer, headless (SDL dummy driver): frames of every shipped scenario, interaction,
+PNG/GIF export, the live observer. The engine itself never imports pygame."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+from sim.runner.run import run_loaded
+from sim.runner.suite import load_suite
+from sim.scenario import load_scenario
+from tests.conftest import ROAD_SUITE, ROOT
+
+ENTRIES = load_suite(ROAD_SUITE).entries
+
+
+def scene_of(path, overrides=None, agent=None):
+    from sim.viewer.render import Scene
+
+    out = run_loaded(load_scenario(path, overrides or {}), agent=agent)
+    r = out.result
+    return Scene(
+        r.log.meta,
+        r.log.arrays,
+        r.log.dt,
+        r.events,
+        out.loaded.scenario.id,
+        out.verdict,
+        r.log.n_rows,
+    )
+
+
+def near(surf, xy, colour, radius=3) -> bool:
+    """Some pixel within ``radius`` of ``xy`` has ``colour``."""
+    x0, y0 = (round(float(v)) for v in xy)
+    w, h = surf.get_size()
+    return any(
+        tuple(surf.get_at((x, y)))[:3] == colour
+        for x in range(max(x0 - radius, 0), min(x0 + radius + 1, w))
+        for y in range(max(y0 - radius, 0), min(y0 + radius + 1, h))
+    )
+
+
+def test_the_engine_never_imports_pygame():
+    code = (
+        "import sys, sim.cli, sim.core.rollout, sim.runner.campaign, sim.domains.road; "
+        "from sim.runner.suite import load_suite; "
+        "assert 'pygame' not in sys.modules, 'pygame imported'"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_frame_of_every_shipped_scenario(entry):
+    """Right size, not blank, the ego drawn where its logged position maps, and a marker on
+    the timeline at each event's time."""
+    import pygame
+
+    from sim.viewer import palette
+    from sim.viewer.app import Viewer
+
+    scene = scene_of(entry.path, entry.overrides, agent="constant-speed")
+    view = Viewer(scene, (800, 500))
+    tick = scene.n_rows // 2
+    view.seek(tick)
+    surf = pygame.Surface((800, 500))
+    view.render(surf)
+    assert surf.get_size() == (800, 500)
+    pixels = pygame.surfarray.array3d(surf).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 8
+    d, i = view.ego()
+    xy = view.renderer.cam.to_screen(
+        np.array([[scene.arrays[d]["x_m"][tick, i], scene.arrays[d]["y_m"][tick, i]]])
+    )[0]
+    assert near(surf, xy, palette.EGO)
+    for ev in [e for e in scene.events if e.kind in ("collision", "red_light")][:2]:
+        x = view.renderer.timeline_x(ev.tick)
+        assert near(surf, (x, 500 - 10), palette.EVENT[ev.kind], radius=1)
+
+
+def test_keys_and_mouse_drive_the_view():
+    import pygame
+
+    from sim.viewer.app import Viewer
+
+    scene = scene_of(ROOT / "scenarios/road/alks_cut_in.yaml", agent="constant-speed")
+    view = Viewer(scene, (800, 500))
+    surf = pygame.Surface((800, 500))
+    view.render(surf)
+
+    def key(k):
+        view.handle(pygame.event.Event(pygame.KEYDOWN, key=k))
+
+    key(pygame.K_SPACE)
+    assert view.playing
+    view.advance(0.5)
+    assert view.tick == 10  # 0.5 s at x1 with dt 0.05 s
+    key(pygame.K_PLUS)
+    assert view.speed == 2
+    key(pygame.K_RIGHT)
+    assert not view.playing and view.tick == 11
+    key(pygame.K_n)
+    collision = next(e for e in scene.events if e.kind == "collision")
+    assert view.tick == collision.tick
+    assert view.follow  # a 1 km road: the view starts following the ego
+    view.follow, view.selected = False, None
+    key(pygame.K_f)
+    assert view.follow and view.selected == view.ego()
+    view.selected = None
+    view.render(surf)
+    d, i = view.ego()
+    cx, cy = view.centres[d][i]
+    view.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(int(cx), int(cy))))
+    view.handle(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(int(cx), int(cy))))
+    assert view.selected == (d, i)
+    x0 = view.renderer.timeline_x(0)
+    view.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(x0, 490)))
+    view.handle(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(x0, 490)))
+    assert view.tick == 0
+    key(pygame.K_q)
+    assert not view.running
+
+
+def test_export_frames_and_gif(tmp_path):
+    from PIL import Image
+
+    from sim.viewer.app import export_frames, export_gif
+
+    scene = scene_of(ROOT / "scenarios/road/alks_cut_in.yaml")
+    paths = export_frames(scene, tmp_path / "f", every=100, size=(320, 200))
+    assert [p.name for p in paths] == [f"frame_{t:06d}.png" for t in (0, 100, 200, 300, 400)]
+    assert Image.open(paths[0]).size == (320, 200)
+    n = export_gif(scene, tmp_path / "a.gif", size=(320, 200), fps=10, t_from=2, t_to=4)
+    gif = Image.open(tmp_path / "a.gif")
+    assert n == 21 and gif.n_frames == 21 and gif.size == (320, 200)
+
+
+def test_view_command_exports_without_a_display(tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    cut_in = str(ROOT / "scenarios/road/alks_cut_in.yaml")
+    subprocess.run(
+        [sys.executable, "-m", "sim", "run", cut_in, "--out", str(run)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "view",
+            str(run),
+            "--gif",
+            str(tmp_path / "x.gif"),
+            "--size",
+            "320x180",
+            "--to",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "x.gif").exists()
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "view", str(tmp_path), "--frames", str(tmp_path / "f")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert r.returncode == 2 and "no log.npz" in r.stderr
+
+
+def test_live_view_watches_without_changing_the_run():
+    """A live observer sees every tick; closing its window stops drawing, not the run; the
+    log is identical to a run without a viewer."""
+    import pygame
+
+    from sim.viewer.app import LiveView
+
+    class Closing(LiveView):
+        ticks: ClassVar[list[int]] = []
+
+        def frame(self, tick, events):
+            self.ticks.append(tick)
+            if tick == 10:
+                pygame.event.post(pygame.event.Event(pygame.QUIT))
+            super().frame(tick, events)
+
+    lo = load_scenario(ROOT / "scenarios/road/alks_cut_in.yaml")
+    live = Closing(size=(320, 200))
+    watched = run_loaded(lo, observer=live)
+    plain = run_loaded(lo)
+    assert live.closed and live.ticks == list(range(watched.result.ticks + 1))
+    assert watched.result.log.digest() == plain.result.log.digest()
