@@ -27,6 +27,9 @@ class Agent(Protocol):
         """One decision from what the sensors report now."""
         ...
 
+    # Optional: ``planned_path(self) -> ndarray | None``, the (K, 2) world points the agent
+    # means to follow; the first 16 are recorded after each act() and drawn by the viewer.
+
 
 def to_plain(obj: Any) -> Any:
     """JSON-ready view of a briefing/observation/action (arrays become lists)."""

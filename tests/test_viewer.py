@@ -204,3 +204,26 @@ def test_live_view_watches_without_changing_the_run():
     plain = run_loaded(lo)
     assert live.closed and live.ticks == list(range(watched.result.ticks + 1))
     assert watched.result.log.digest() == plain.result.log.digest()
+
+
+def test_planned_path_is_recorded_and_drawn():
+    """AdaptiveCruise exposes its lane-following arc: it is in the log and on screen."""
+    import pygame
+
+    from sim.viewer import palette
+    from sim.viewer.app import Viewer
+
+    scene = scene_of(ROOT / "scenarios/road/alks_lane_keep_curve.yaml")
+    plans = scene.arrays["plans"]
+    tick = 600  # in the curve
+    pts = np.stack([plans["x_m"][tick], plans["y_m"][tick]], axis=1)
+    assert np.isfinite(pts).all() and len(pts) == 16
+    ego = np.array([scene.arrays["road"]["x_m"][tick, 0], scene.arrays["road"]["y_m"][tick, 0]])
+    assert np.hypot(*(pts[0] - ego)) < 1.0  # starts at the ego (on its lane centre)
+    view = Viewer(scene, (800, 500))
+    view.seek(tick)
+    surf = pygame.Surface((800, 500))
+    view.render(surf)
+    mid = view.renderer.cam.to_screen(pts[8:9])[0]
+    assert 0 < mid[0] < 800 and 0 < mid[1] < 500 - 46
+    assert near(surf, mid, palette.PLAN, radius=2)

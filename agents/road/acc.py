@@ -61,6 +61,7 @@ class AdaptiveCruise:
     def reset(self, briefing: RoadBriefing, *, rng: np.random.Generator) -> None:
         self.brief = briefing
         self._prev: dict[str, tuple[float, float]] = {}
+        self._own = None
 
     def _lead_decel(self, lead: Lead, time_s: float) -> float:
         """Estimated deceleration of ``lead`` (m/s², ≥ 0) from its speed history."""
@@ -70,9 +71,31 @@ class AdaptiveCruise:
             return 0.0
         return max(0.0, (prev[1] - lead.speed_mps) / (time_s - prev[0]))
 
+    def planned_path(self) -> np.ndarray | None:
+        """The path it means to follow (for viewers): the lane centre ahead, as an arc of
+        the lane's curvature over max(3 s of travel, 15 m). (16, 2) world metres."""
+        own = self._own
+        if own is None:
+            return None
+        psi = own.heading_rad - own.heading_error_rad
+        x0 = own.x_m + own.lane_offset_m * math.sin(psi)
+        y0 = own.y_m - own.lane_offset_m * math.cos(psi)
+        s = np.linspace(0.0, max(3.0 * own.speed_mps, 15.0), 16)
+        k = own.curvature_1pm
+        if abs(k) < 1e-9:
+            return np.stack([x0 + s * math.cos(psi), y0 + s * math.sin(psi)], axis=1)
+        return np.stack(
+            [
+                x0 + (np.sin(psi + k * s) - math.sin(psi)) / k,
+                y0 - (np.cos(psi + k * s) - math.cos(psi)) / k,
+            ],
+            axis=1,
+        )
+
     def act(self, obs: RoadObservation) -> RoadAction:
         b = self.brief
         own = obs.own
+        self._own = own
         v = own.speed_mps
         steer = lane_keep_steer(own, b.wheelbase_m)
         v_set = (

@@ -19,6 +19,9 @@ from sim.domains import get_domain
 from sim.domains.base import ActionInvalid, DomainRuntime
 from sim.scenario.model import ScenarioBase
 
+PLANS = "plans"  # log group of the agents' planned paths (not a domain)
+PLAN_POINTS = 16
+
 
 @dataclass
 class RunResult:
@@ -151,7 +154,14 @@ def rollout(
     missing = [c for c in controlled if c not in agents]
     if missing:
         raise ValueError(f"no agent for controlled entities: {', '.join(missing)}")
-    recorder = Recorder({name: rt.log_fields() for name, rt in world.runtimes.items()}, n_ticks, dt)
+    fields = {name: rt.log_fields() for name, rt in world.runtimes.items()}
+    # agents may expose the path they intend to follow: PLAN_POINTS world points each
+    fields[PLANS] = {
+        a: (np.dtype(np.float64), len(controlled) * PLAN_POINTS) for a in ("x_m", "y_m")
+    }
+    recorder = Recorder(fields, n_ticks, dt)
+    plan_x = np.full(len(controlled) * PLAN_POINTS, np.nan)
+    plan_y = plan_x.copy()
     collisions = CollisionMonitor(world)
     meta = {
         "entities": [
@@ -171,6 +181,7 @@ def rollout(
             }
             for name, rt in world.runtimes.items()
         },
+        PLANS: {"entities": controlled, "points": PLAN_POINTS},
         "dt": dt,
         "control_every": every,
         "n_ticks_planned": n_ticks,
@@ -212,6 +223,7 @@ def rollout(
                 e.kind in rule_stops and not controlled_set.isdisjoint(e.entities) for e in evs
             )
             recorder.record(tick, name, rt.state())
+        recorder.record(tick, PLANS, {"x_m": plan_x, "y_m": plan_y})
         cevs, ego_hit = collisions.check(tick, tick * dt)
         events.extend(cevs)
         terminal |= ego_hit and "collision" in scenario.terminate_on
@@ -251,6 +263,9 @@ def rollout(
                     except ActionInvalid as exc:
                         stop_error |= fault(tick, eid, "invalid_action", str(exc))
                         rt.hold_action(slot)
+                    _record_plan(agents[eid], controlled.index(eid), plan_x, plan_y)
+                # the plan belongs with the state it was made from (row ``tick``)
+                recorder.record(tick, PLANS, {"x_m": plan_x, "y_m": plan_y})
             if stop_error:
                 status, reason = "error", "agent fault (policy: error)"
                 break
@@ -268,6 +283,23 @@ def rollout(
                 status, reason = "terminated", "all goals reached"
                 break
     return RunResult(recorder.finish(meta), events, status, reason, ticks, agent_info)
+
+
+def _record_plan(agent: Any, k: int, plan_x: np.ndarray, plan_y: np.ndarray) -> None:
+    """Copy ``agent.planned_path()`` ((K, 2) world metres, optional) into slot ``k``: the first
+    PLAN_POINTS points, NaN-padded. A broken plan is ignored: it is a display aid only."""
+    fn = getattr(agent, "planned_path", None)
+    if fn is None:
+        return
+    sl = slice(k * PLAN_POINTS, (k + 1) * PLAN_POINTS)
+    plan_x[sl] = plan_y[sl] = np.nan
+    try:
+        pts = np.asarray(fn(), dtype=float).reshape(-1, 2)[:PLAN_POINTS]
+    except Exception:
+        return
+    if np.isfinite(pts).all():
+        plan_x[sl.start : sl.start + len(pts)] = pts[:, 0]
+        plan_y[sl.start : sl.start + len(pts)] = pts[:, 1]
 
 
 def _first_terminal(events: list[Event], kinds: list[str]) -> str:

@@ -11,6 +11,7 @@ BACKGROUND_VEHICLE = (120, 120, 120)  # grey
 VULNERABLE = (230, 159, 0)  # orange
 OBSTACLE = (70, 70, 70)
 SENSOR = (86, 180, 233)  # sky blue
+PLAN = (204, 121, 167)  # reddish purple: an agent's planned path
 SIGNAL = {0: (0, 158, 115), 1: (240, 228, 66), 2: (213, 94, 0)}  # green, yellow, vermillion
 PANEL = (255, 255, 255)
 TEXT = (20, 20, 20)

@@ -174,6 +174,7 @@ class Renderer:
             centres[d] = m.draw_frame(
                 surf, self.cam, self.scene.meta["domains"][d], self.scene.row(d, tick), selected=sel
             )
+        self._plans(surf, tick)
         self._hud(surf, tick, speed, playing)
         self._legend(surf)
         self._scale_bar(surf)
@@ -229,8 +230,25 @@ class Renderer:
                 colour=palette.VERDICT.get(sc.verdict, palette.TEXT),
             )
 
+    def _plans(self, surf: pygame.Surface, tick: int) -> None:
+        """Agents' planned paths (the log's 'plans' group), when they expose one."""
+        plans = self.scene.arrays.get("plans")
+        info = self.scene.meta.get("plans")
+        if not plans or not info:
+            return
+        n = info["points"]
+        xs, ys = plans["x_m"][tick], plans["y_m"][tick]
+        for k in range(len(info["entities"])):
+            pts = np.stack([xs[k * n : (k + 1) * n], ys[k * n : (k + 1) * n]], axis=1)
+            pts = pts[np.isfinite(pts).all(axis=1)]
+            if len(pts) >= 2:
+                pygame.draw.lines(surf, palette.PLAN, False, self.cam.to_screen(pts), 2)
+
     def _legend(self, surf: pygame.Surface) -> None:
         items = [it for m in self.drawers.values() for it in m.LEGEND]
+        plans = self.scene.arrays.get("plans")
+        if plans and np.isfinite(plans["x_m"]).any():
+            items.append(("planned path", palette.PLAN))
         x = self.width - 190
         y = 30
         for label, colour in items:
