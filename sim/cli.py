@@ -167,6 +167,8 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
     if args.sample is not None:
         suite = suite.sample(args.sample, args.sample_seed)
     suite = suite.with_agent(args.agent, args.entity)
+    if args.reference:
+        suite = suite.with_reference(args.reference)
     if args.dry_run:
         out.print(f"suite {suite.name}: {len(suite.entries)} runs")
         for job in suite.entries[:10]:
@@ -213,6 +215,8 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
             ):
                 t.add_column(col)
             for row in store.rows():
+                if row.get("role") == "reference":
+                    continue
                 m = row["metrics"] or {}
                 style = VERDICT_STYLE.get(row["verdict"], "")
                 note = row["error"] or (row["reason"] if row["verdict"] != "pass" else "")
@@ -233,7 +237,9 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
                     *(str(c.get(k, 0)) for k in ("pass", "fail", "error", "invalid")),
                 )
         out.print(t)
-        bad = [r for r in store.rows() if r["verdict"] != "pass"][:10]
+        bad = [r for r in store.rows() if r["verdict"] != "pass" and r.get("role") != "reference"][
+            :10
+        ]
         if bad and summary.total > 40:
             out.print("first runs that did not pass:")
             for r in bad:
@@ -242,6 +248,9 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
         store.close()
     counts = "  ".join(f"{k}: {v}" for k, v in sorted(summary.counts.items()))
     missing = summary.total - sum(summary.counts.values())
+    if summary.reference:
+        ref = ", ".join(f"{k} {v}" for k, v in sorted(summary.reference.items()))
+        out.print(f"reference agent runs: {ref} (see the report for preventability)")
     out.print(
         f"{counts}{f'  not run: {missing}' if missing else ''}   "
         f"({summary.ran} run now, {summary.skipped} from before, {summary.seconds:.1f} s)"
@@ -614,6 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="seed of --sample (default 0: the same subset every time)",
+    )
+    s.add_argument(
+        "--reference",
+        metavar="SPEC",
+        help="also run every scenario with this reference agent (e.g. r157-driver); "
+        "failures it could not avoid either are reported as not preventable",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress output")
 

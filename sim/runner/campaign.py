@@ -47,7 +47,12 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
         loaded = load_scenario(job["path"], job["overrides"])
         row["scenario_id"] = loaded.scenario.id
         out = run_loaded(loaded, agent=job["agent"], entity=job["entity"], seed=job["seed"])
-        row["agent"] = next(iter(out.agents.values()))
+        eid, row["agent"] = next(iter(out.agents.items()))
+        info = out.result.agents.get(eid, {})
+        row["agent_version"] = f"{info.get('name', '?')}@{info.get('version', '?')}"
+        row["agent_digest"] = info.get("digest")
+        row["simulated_s"] = out.result.ticks * loaded.scenario.dt
+        row["criteria"] = [c.to_dict() for c in out.criteria]
         row.update(
             verdict=out.verdict,
             status=out.result.status,
@@ -91,6 +96,7 @@ def job_row(job: dict[str, Any]) -> Result:
         "params": job["overrides"],
         "seed": job["seed"],
         "agent": job["agent"],
+        "role": job.get("role", "sut"),
     }
 
 
@@ -276,6 +282,7 @@ class CampaignSummary:
     families: dict[str, dict[str, int]]
     seconds: float
     interrupted: bool = False
+    reference: dict[str, int] = field(default_factory=dict)  # verdicts of reference runs
 
     @property
     def exit_code(self) -> int:
@@ -441,21 +448,26 @@ def run_campaign(
     finally:
         counts: dict[str, int] = {}
         families: dict[str, dict[str, int]] = {}
+        reference: dict[str, int] = {}
         for row in store.rows():
             if row["job_id"] not in index:
+                continue
+            if row.get("role") == "reference":
+                reference[row["verdict"]] = reference.get(row["verdict"], 0) + 1
                 continue
             counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
             fam = families.setdefault(row["family"], {})
             fam[row["verdict"]] = fam.get(row["verdict"], 0) + 1
         store.close()
         summary = CampaignSummary(
-            len(suite.entries),
+            sum(1 for j in suite.entries if j.role == "sut"),
             bar.done,
             len(done_before),
             counts,
             families,
             time.monotonic() - t0,
             interrupted,
+            reference,
         )
         (out / "summary.json").write_text(
             json.dumps(
@@ -464,6 +476,7 @@ def run_campaign(
                     "total": summary.total,
                     "counts": counts,
                     "families": families,
+                    "reference": reference,
                     "complete": sum(counts.values()) == summary.total,
                 },
                 indent=2,

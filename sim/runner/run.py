@@ -50,6 +50,17 @@ class RunOutcome:
         return {"pass": 0, "fail": 1, "error": 3}[self.verdict]
 
 
+def agent_digest(agent: Any) -> str:
+    """SHA-256 of the source file of the agent's class (what was actually run)."""
+    import inspect
+
+    try:
+        path = inspect.getsourcefile(type(agent))
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else "unknown"
+    except (TypeError, OSError):
+        return "unknown"
+
+
 def package_versions() -> dict[str, str]:
     out = {}
     for name in ("proving-ground", *DEPENDENCIES):
@@ -102,6 +113,8 @@ def run_loaded(
     agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params)
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s, observer=observer)
+    for eid, agent in agents.items():
+        result.agents.setdefault(eid, {})["digest"] = agent_digest(agent)
     values = compute_metrics(RunData(result.log, tuple(result.events)))
     verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
     return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs)

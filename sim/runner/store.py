@@ -34,9 +34,14 @@ COLUMNS = (
     ("error", "TEXT"),
     ("run_dir", "TEXT"),
     ("finished_at", "TEXT"),
+    ("criteria", "TEXT"),
+    ("simulated_s", "REAL"),
+    ("agent_version", "TEXT"),
+    ("agent_digest", "TEXT"),
+    ("role", "TEXT"),
 )
 NAMES = tuple(c for c, _ in COLUMNS)
-JSON_COLUMNS = ("params", "metrics")
+JSON_COLUMNS = ("params", "metrics", "criteria")
 
 
 class ResultsStore:
@@ -49,6 +54,10 @@ class ResultsStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f"{n} {t}" for n, t in COLUMNS)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        for name, kind in COLUMNS:  # stores written by an older version gain new columns
+            if name not in have:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind.split()[0]}")
         self.db.commit()
 
     def done_ids(self) -> set[str]:

@@ -62,6 +62,7 @@ class Job:
     file_sha256: str
     agent: str | None = None
     entity: str | None = None
+    role: str = "sut"  # or "reference": the same run driven by a reference agent
 
     @property
     def id(self) -> str:
@@ -80,6 +81,7 @@ class Job:
             "entity": self.entity,
             "file_sha256": self.file_sha256,
             "id": self.id,
+            "role": self.role,
         }
 
 
@@ -94,6 +96,18 @@ class Suite:
     def with_agent(self, agent: str | None, entity: str | None) -> Suite:
         jobs = [dataclasses.replace(j, agent=agent, entity=entity) for j in self.entries]
         return dataclasses.replace(self, entries=jobs)
+
+    def with_reference(self, agent: str, entity: str | None = None) -> Suite:
+        """Each run again with a reference agent (R157's careful and competent driver):
+        a failure the reference could not avoid either is 'not preventable'."""
+        refs = [
+            dataclasses.replace(
+                j, name=f"{j.name}~ref", agent=agent, entity=entity, role="reference"
+            )
+            for j in self.entries
+            if j.role == "sut"
+        ]
+        return dataclasses.replace(self, entries=[*self.entries, *refs])
 
     def sample(self, k: int, seed: int) -> Suite:
         """A seeded random subset of ``k`` runs, in suite order (the same every time)."""
