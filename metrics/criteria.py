@@ -38,7 +38,7 @@ def margin(actual: float, op: str, expected: float) -> float:
     if op in ("<=", "<"):
         return expected - actual
     if op == "==":
-        return -abs(actual - expected)
+        return 0.0 - abs(actual - expected)  # 0.0 - 0.0 is +0.0: no "-0" in reports
     return abs(actual - expected)
 
 

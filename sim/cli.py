@@ -194,7 +194,26 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         argv=sys.argv,
     )
     _print_campaign(folder, summary, out)
+    if not summary.interrupted:
+        from metrics.report import write
+
+        paths = write(folder)
+        out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
     return summary.exit_code
+
+
+def cmd_report(args: argparse.Namespace, out: Console) -> int:
+    from metrics.report import write
+
+    folder = Path(args.campaign)
+    if not (folder / "results.sqlite").exists():
+        raise UsageError(f"{folder}: no results.sqlite (not a campaign folder)")
+    paths = write(folder)
+    out.print(
+        f"wrote {paths['html']}, {paths['json'].name}, {paths['junit'].name}, "
+        f"{paths['digest'].name}"
+    )
+    return EXIT_PASS
 
 
 def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
@@ -631,6 +650,15 @@ def build_parser() -> argparse.ArgumentParser:
         "failures it could not avoid either are reported as not preventable",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress output")
+
+    rp = command(
+        "report",
+        cmd_report,
+        "regenerate a campaign's reports",
+        "Rewrite report.html, report.json, junit.xml and digest.json of a campaign "
+        "folder from its stored results and run folders (nothing is re-run).",
+    )
+    rp.add_argument("campaign", help="campaign folder")
 
     rs = command(
         "results",

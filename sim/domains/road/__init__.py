@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +23,30 @@ class RoadDomain:
     entity_model = RoadEntity
     map_model = RoadMap
     draw_module = "sim.domains.road.draw"
+    credibility: ClassVar[dict[str, Any]] = {
+        "models": {
+            "controlled vehicles": "kinematic bicycle about the centre of gravity (Rajamani "
+            "2012 §2.2) with acceleration, braking, jerk, steering and steering-rate limits",
+            "background traffic": "Intelligent Driver Model (Treiber et al. 2000) with MOBIL "
+            "lane changes (Kesting et al. 2007), highway-env default parameters",
+            "scripted actors": "exact speed ramps and sinusoidal/linear lane changes "
+            "(OpenSCENARIO dynamics shapes)",
+            "collisions": "oriented rectangles, shapely 2 intersection, checked every tick",
+            "sensing": "ideal object list within range and field of view (no noise, latency "
+            "or occlusion)",
+        },
+        "validity": "dry, flat roads; speeds up to motorway speeds; longitudinal and lateral "
+        "accelerations below the tyre limits (the bicycle model has no slip dynamics); time "
+        "step 0.05 s or smaller",
+        "limitations": [
+            "no tyre or load-transfer dynamics: emergency manoeuvres near the friction limit "
+            "are optimistic",
+            "controlled vehicles follow their road and its successors; turns at junctions are "
+            "not modelled",
+            "sensors are ideal: perception failures are not represented",
+            "background drivers do not react to pedestrians",
+        ],
+    }
 
     def check(self, scenario: Any) -> list[tuple[Loc, str]]:
         out: list[tuple[Loc, str]] = []

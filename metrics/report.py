@@ -1,0 +1,943 @@
+"""Campaign reports: ``report.json`` (schema ``proving-ground-report/1``), a self-contained
+``report.html`` (inline CSS, SVG and a little JavaScript; no network) and ``junit.xml``.
+
+Everything is computed from the campaign folder (results.sqlite, manifests, kept run folders);
+nothing is re-run. ``digest.json`` holds the SHA-256 of every file the evidence rests on and
+the campaign's root digest (verified by ``pground verify``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+import shlex
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import numpy as np
+
+from metrics.registry import METRICS
+from metrics.stats import clopper_pearson, poisson_rate, zero_failure_upper
+
+FORMAT = "proving-ground-report/1"
+KEY_METRICS = ("min_ttc_s", "min_time_headway_s", "min_distance_m", "max_decel_mps2")
+EVENT_COUNTS = {
+    "collisions": "collisions",
+    "red_lights_passed": "red lights passed",
+    "lane_departures": "lane departures",
+    "agent_faults": "agent faults",
+}
+MAX_DETAILED_FAILURES = 50
+
+
+# ---------------------------------------------------------------------------- digests
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def evidence_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of the campaign manifest and of every file of every kept run folder."""
+    files = {"manifest.json": file_sha256(folder / "manifest.json")}
+    runs = folder / "runs"
+    if runs.is_dir():
+        for p in sorted(runs.rglob("*")):
+            if p.is_file() and not p.name.startswith("."):
+                files[str(p.relative_to(folder))] = file_sha256(p)
+    return files
+
+
+def root_digest(files: dict[str, str], rows: Iterable[dict[str, Any]]) -> str:
+    """One digest over the evidence files and every run's id, verdict and log digest."""
+    runs = sorted((r["job_id"], r["verdict"], r.get("log_sha256") or "") for r in rows)
+    text = json.dumps({"files": files, "runs": runs}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------- document
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def reproduce(row: dict[str, Any]) -> str:
+    parts = ["pground", "run", row["scenario_file"]]
+    for k, v in sorted((row.get("params") or {}).items()):
+        parts += ["--set", f"{k}={v}"]
+    parts += ["--seed", str(row["seed"])]
+    if row.get("agent"):
+        parts += ["--agent", row["agent"]]
+    return shlex.join(parts)
+
+
+def _match_key(row: dict[str, Any]) -> str:
+    return json.dumps([row["file_sha256"], row.get("params") or {}, row["seed"]], sort_keys=True)
+
+
+def build(folder: Path) -> dict[str, Any]:
+    """The report document of the campaign in ``folder``."""
+    from sim.domains import get_domain
+    from sim.runner.store import ResultsStore
+
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    store = ResultsStore(folder / "results.sqlite")
+    try:
+        rows = list(store.rows())
+    finally:
+        store.close()
+    sut = [r for r in rows if (r.get("role") or "sut") == "sut"]
+    ref = {_match_key(r): r for r in rows if r.get("role") == "reference"}
+    for r in sut:
+        r["reproduce"] = reproduce(r)
+        partner = ref.get(_match_key(r))
+        r["reference_verdict"] = partner["verdict"] if partner else None
+        # not preventable: the reference agent failed as well, by colliding
+        r["preventable"] = not (
+            r["verdict"] == "fail"
+            and partner is not None
+            and partner["verdict"] == "fail"
+            and _num((partner.get("metrics") or {}).get("collisions")) not in (None, 0.0)
+        )
+    counts: dict[str, int] = defaultdict(int)
+    for r in sut:
+        counts["not_preventable" if not r["preventable"] else r["verdict"]] += 1
+    n_judged = counts["pass"] + counts["fail"]
+    summary: dict[str, Any] = {
+        "runs": len(sut),
+        "counts": dict(counts),
+        "reference_agent": next((r["agent"] for r in rows if r.get("role") == "reference"), None),
+        "pass_rate": None,
+        "failure_rate_upper_95": None,
+    }
+    if n_judged:
+        iv = clopper_pearson(counts["pass"], n_judged)
+        summary["pass_rate"] = {
+            "estimate": iv.estimate,
+            "low": iv.low,
+            "high": iv.high,
+            "confidence": iv.confidence,
+            "n": n_judged,
+            "method": "Clopper-Pearson exact, two-sided",
+        }
+        if counts["fail"] == 0:
+            summary["failure_rate_upper_95"] = zero_failure_upper(n_judged)
+    km = sum(_num((r.get("metrics") or {}).get("progress_m")) or 0.0 for r in sut) / 1000.0
+    hours = sum(r.get("simulated_s") or 0.0 for r in sut) / 3600.0
+    exposure = {"km": km, "hours": hours, "encounters": len(sut)}
+    rates = {}
+    for metric, label in EVENT_COUNTS.items():
+        k = int(sum(_num((r.get("metrics") or {}).get(metric)) or 0 for r in sut))
+        rate: dict[str, Any] = {"label": label, "count": k}
+        for unit, t in (("per_km", km), ("per_hour", hours)):
+            if t > 0:
+                iv = poisson_rate(k, t)
+                rate[unit] = {"estimate": iv.estimate, "low": iv.low, "high": iv.high}
+        rates[metric] = rate
+    summary["exposure"] = exposure
+    summary["event_rates"] = rates
+
+    requirements: dict[str, dict[str, Any]] = {}
+    for r in sut:
+        for c in r.get("criteria") or []:
+            key = c.get("requirement") or f"{c['metric']} {c['op']} {c['expected']}"
+            req = requirements.setdefault(
+                key,
+                {
+                    "requirement": c.get("requirement"),
+                    "metric": c["metric"],
+                    "op": c["op"],
+                    "value": c["expected"],
+                    "families": set(),
+                    "runs": 0,
+                    "passed": 0,
+                    "failed": 0,
+                    "worst_margin": None,
+                },
+            )
+            req["families"].add(r["family"])
+            req["runs"] += 1
+            req["passed" if c["passed"] else "failed"] += 1
+            m = _num(c.get("margin"))
+            if (
+                m is not None
+                and math.isfinite(m)
+                and (req["worst_margin"] is None or m < req["worst_margin"])
+            ):
+                req["worst_margin"] = m
+    reqs = [{**v, "families": sorted(v["families"])} for _, v in sorted(requirements.items())]
+
+    families = []
+    by_family: dict[str, list[dict]] = defaultdict(list)
+    for r in sut:
+        by_family[r["family"]].append(r)
+    for fam, fr in sorted(by_family.items()):
+        params: dict[str, dict[str, Any]] = {}
+        for name in sorted({k for r in fr for k in (r.get("params") or {})}):
+            vals = [r["params"][name] for r in fr if name in (r.get("params") or {})]
+            nums = [v for v in (_num(x) for x in vals) if v is not None]
+            params[name] = (
+                {"min": min(nums), "max": max(nums), "distinct": len(set(nums))}
+                if nums
+                else {"values": sorted({str(v) for v in vals})}
+            )
+        dist = {}
+        for m in KEY_METRICS:
+            vals = [_num((r.get("metrics") or {}).get(m)) for r in fr]
+            vals = [v for v in vals if v is not None and math.isfinite(v)]
+            if vals:
+                dist[m] = {
+                    "min": min(vals),
+                    "median": float(np.median(vals)),
+                    "max": max(vals),
+                    "n": len(vals),
+                }
+        fc: dict[str, int] = defaultdict(int)
+        for r in fr:
+            fc["not_preventable" if not r["preventable"] else r["verdict"]] += 1
+        families.append(
+            {
+                "family": fam,
+                "scenario_id": fr[0].get("scenario_id"),
+                "file": fr[0]["scenario_file"],
+                "file_sha256": fr[0]["file_sha256"],
+                "runs": len(fr),
+                "counts": dict(fc),
+                "parameters": params,
+                "metrics": dist,
+            }
+        )
+
+    files = evidence_files(folder)
+    digest = root_digest(files, rows)
+    credibility = []
+    for d in sorted(
+        {(r.get("scenario_id") and _domains_of(folder, r)) or "road" for r in sut} or {"road"}
+    ):
+        credibility.append({"domain": d, **getattr(get_domain(d), "credibility", {})})
+    doc = {
+        "format": FORMAT,
+        "generated_by": f"proving-ground {manifest.get('packages', {}).get('proving-ground')}",
+        "date": max((r.get("finished_at") or "" for r in rows), default=""),
+        "system_under_test": {
+            "agent": manifest.get("agent") or (sut[0]["agent"] if sut else None),
+            "versions": sorted({r.get("agent_version") for r in sut if r.get("agent_version")}),
+            "source_sha256": sorted({r.get("agent_digest") for r in sut if r.get("agent_digest")}),
+        },
+        "campaign": {
+            k: manifest.get(k) for k in ("suite", "executor", "workers", "keep_logs", "command")
+        },
+        "summary": summary,
+        "requirements": reqs,
+        "families": families,
+        "runs": [_run_entry(r) for r in sut],
+        "failures": [_run_entry(r) for r in sut if r["verdict"] != "pass" and r["preventable"]],
+        "not_preventable": [_run_entry(r) for r in sut if not r["preventable"]],
+        "metric_definitions": [
+            {
+                "name": s.name,
+                "version": s.version,
+                "unit": s.unit,
+                "domains": list(s.domains) or ["any"],
+                "definition": s.doc,
+                "source": s.source,
+            }
+            for s in sorted(METRICS.values(), key=lambda s: s.name)
+        ],
+        "provenance": {
+            "root_digest": digest,
+            "suite_sha256": (manifest.get("suite") or {}).get("sha256"),
+            "scenario_files": {r["scenario_file"]: r["file_sha256"] for r in sut},
+            "packages": manifest.get("packages"),
+            "platform": manifest.get("platform"),
+            "seeds": "each run's seed is the scenario file's seed, or for repetition r > 0 "
+            "SeedSequence([seed, r]); every random stream of a run is spawned from "
+            "its SeedSequence (one per domain and per agent)",
+            "evidence_files": files,
+        },
+        "credibility": credibility,
+    }
+    return _json_safe(doc)
+
+
+def _domains_of(folder: Path, row: dict[str, Any]) -> str:
+    return "road"  # every shipped family is road; other domains declare themselves later
+
+
+def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": r["name"],
+        "family": r["family"],
+        "verdict": r["verdict"],
+        "preventable": r["preventable"],
+        "reference_verdict": r.get("reference_verdict"),
+        "status": r.get("status"),
+        "reason": r.get("reason") or r.get("error"),
+        "params": r.get("params") or {},
+        "seed": r["seed"],
+        "metrics": {k: (r.get("metrics") or {}).get(k) for k in (*KEY_METRICS, "collisions")},
+        "criteria": r.get("criteria") or [],
+        "log_sha256": r.get("log_sha256"),
+        "run_dir": r.get("run_dir"),
+        "reproduce": r["reproduce"],
+    }
+
+
+# ---------------------------------------------------------------------------- JUnit
+def junit(doc: dict[str, Any]) -> str:
+    """JUnit XML: a testsuite per family, a testcase per run; failed criteria as <failure>,
+    errors as <error>, not-preventable runs as <skipped>."""
+    root = ET.Element(
+        "testsuites",
+        name=f"proving-ground {doc['campaign']['suite']['name']}",
+        tests=str(len(doc["runs"])),
+    )
+    by_family: dict[str, list[dict]] = defaultdict(list)
+    for r in doc["runs"]:
+        by_family[r["family"]].append(r)
+    for fam, runs in sorted(by_family.items()):
+        fails = sum(r["verdict"] == "fail" and r["preventable"] for r in runs)
+        errors = sum(r["verdict"] in ("error", "invalid") for r in runs)
+        skipped = sum(not r["preventable"] for r in runs)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=fam,
+            tests=str(len(runs)),
+            failures=str(fails),
+            errors=str(errors),
+            skipped=str(skipped),
+        )
+        for r in runs:
+            case = ET.SubElement(suite, "testcase", classname=fam, name=r["name"])
+            props = ET.SubElement(case, "properties")
+            for k, v in sorted(r["params"].items()):
+                ET.SubElement(props, "property", name=f"param.{k}", value=str(v))
+            ET.SubElement(props, "property", name="seed", value=str(r["seed"]))
+            ET.SubElement(props, "property", name="log_sha256", value=str(r["log_sha256"]))
+            if not r["preventable"]:
+                ET.SubElement(
+                    case,
+                    "skipped",
+                    message="not preventable: the reference agent could not avoid it either",
+                )
+            elif r["verdict"] == "fail":
+                failed = [c for c in r["criteria"] if not c["passed"]]
+                msg = "; ".join(
+                    f"{c.get('requirement') or c['metric']}: {c['metric']} "
+                    f"{c['op']} {c['expected']} (actual {c['actual']}, margin "
+                    f"{c['margin']})"
+                    for c in failed
+                )
+                el = ET.SubElement(case, "failure", message=msg or "failed", type="criteria")
+                el.text = f"{r['reason']}\nreproduce: {r['reproduce']}"
+            elif r["verdict"] in ("error", "invalid"):
+                el = ET.SubElement(case, "error", message=str(r["reason"])[:500], type=r["verdict"])
+                el.text = f"reproduce: {r['reproduce']}"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# ---------------------------------------------------------------------------- SVG plots
+def _svg_histogram(values: list[float], width: int = 260, height: int = 110, bins: int = 12) -> str:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return (
+            '<svg class="plot" width="260" height="40"><text x="4" y="20">no finite '
+            "values</text></svg>"
+        )
+    counts, edges = np.histogram(vals, bins=bins)
+    top = max(counts.max(), 1)
+    bw = (width - 10) / bins
+    bars = "".join(
+        f'<rect x="{5 + i * bw:.1f}" y="{height - 18 - c / top * (height - 30):.1f}" '
+        f'width="{bw - 1:.1f}" height="{c / top * (height - 30):.1f}" fill="#0072B2">'
+        f"<title>{edges[i]:.3g}–{edges[i + 1]:.3g}: {c}</title></rect>"
+        for i, c in enumerate(counts)
+    )
+    return (
+        f'<svg class="plot" width="{width}" height="{height}">{bars}'
+        f'<text x="5" y="{height - 4}">{edges[0]:.3g}</text>'
+        f'<text x="{width - 5}" y="{height - 4}" text-anchor="end">{edges[-1]:.3g}</text>'
+        "</svg>"
+    )
+
+
+COLOUR = {
+    "pass": "#009E73",
+    "fail": "#D55E00",
+    "error": "#CC79A7",
+    "invalid": "#CC79A7",
+    "not_preventable": "#999999",
+}
+
+
+def _svg_scatter(
+    points: list[tuple[float, float, str, str]], xl: str, yl: str, size: int = 300
+) -> str:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    pad = 30
+
+    def sx(v: float) -> float:
+        return pad + (v - x0) / ((x1 - x0) or 1) * (size - 2 * pad)
+
+    def sy(v: float) -> float:
+        return size - pad - (v - y0) / ((y1 - y0) or 1) * (size - 2 * pad)
+
+    dots = "".join(
+        f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="{COLOUR.get(v, "#000")}" '
+        f'fill-opacity="0.75"><title>{html.escape(name)}: {v}</title></circle>'
+        for x, y, v, name in points
+    )
+    return (
+        f'<svg class="plot" width="{size}" height="{size}">'
+        f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" '
+        f'fill="none" stroke="#ccc"/>{dots}'
+        f'<text x="{size / 2}" y="{size - 6}" text-anchor="middle">{html.escape(xl)} '
+        f"({x0:.3g} … {x1:.3g})</text>"
+        f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
+        f'text-anchor="middle">{html.escape(yl)} ({y0:.3g} … {y1:.3g})</text></svg>'
+    )
+
+
+def _svg_series(
+    t: np.ndarray,
+    y: np.ndarray,
+    label: str,
+    threshold: float | None = None,
+    events: Iterable[float] = (),
+    width: int = 420,
+    height: int = 120,
+) -> str:
+    ok = np.isfinite(y)
+    if not ok.any():
+        return ""
+    yv = y[ok]
+    lo, hi = (
+        float(min(yv.min(), threshold if threshold is not None else yv.min())),
+        float(max(yv.max(), threshold if threshold is not None else yv.max())),
+    )
+    hi = hi if hi > lo else lo + 1.0
+    t0, t1 = float(t[0]), float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1.0
+
+    def px(tv: float) -> float:
+        return 40 + (tv - t0) / (t1 - t0) * (width - 50)
+
+    def py(v: float) -> float:
+        return height - 20 - (v - lo) / (hi - lo) * (height - 35)
+
+    pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(t[ok], yv, strict=True))
+    extra = ""
+    if threshold is not None:
+        extra += (
+            f'<line x1="40" x2="{width - 10}" y1="{py(threshold):.1f}" '
+            f'y2="{py(threshold):.1f}" stroke="#D55E00" stroke-dasharray="4 3"/>'
+            f'<text x="{width - 10}" y="{py(threshold) - 3:.1f}" text-anchor="end" '
+            f'fill="#D55E00">criterion {threshold:g}</text>'
+        )
+    for te in events:
+        extra += (
+            f'<line x1="{px(te):.1f}" x2="{px(te):.1f}" y1="10" y2="{height - 20}" '
+            f'stroke="#CC79A7"/>'
+        )
+    return (
+        f'<svg class="plot" width="{width}" height="{height}"><polyline points="{pts}" '
+        f'fill="none" stroke="#0072B2" stroke-width="1.5"/>{extra}'
+        f'<text x="40" y="12">{html.escape(label)}</text>'
+        f'<text x="4" y="{py(hi) + 4:.1f}">{hi:.3g}</text>'
+        f'<text x="4" y="{py(lo) + 4:.1f}">{lo:.3g}</text>'
+        f'<text x="40" y="{height - 4}">{t0:.1f} s</text>'
+        f'<text x="{width - 10}" y="{height - 4}" text-anchor="end">{t1:.1f} s</text>'
+        "</svg>"
+    )
+
+
+def _failure_detail(folder: Path, run: dict[str, Any]) -> str:
+    """Event timeline, signal plots with thresholds and a still, from the kept run folder."""
+    from metrics.registry import RunData
+    from metrics.road import lead_series
+    from sim.core.events import Event
+    from sim.core.log import RunLog
+
+    rd = folder / run["run_dir"] if run.get("run_dir") else None
+    if rd is None or not (rd / "log.npz").exists():
+        return "<p><em>No run folder kept for this run (--keep-logs).</em></p>"
+    log = RunLog.load(rd / "log.npz")
+    events = [
+        Event.from_dict(json.loads(x)) for x in (rd / "events.jsonl").read_text().splitlines() if x
+    ]
+    shown = [e for e in events if e.kind != "manoeuvre"] or events
+    rows = "".join(
+        f"<tr><td>{e.time_s:.2f} s</td><td>{html.escape(e.kind)}</td>"
+        f"<td>{html.escape(', '.join(e.entities))}</td><td>"
+        f"{html.escape(json.dumps(e.details)[:160])}</td></tr>"
+        for e in events[:40]
+    )
+    out = [
+        f'<table class="small"><tr><th>time</th><th>event</th><th>entities</th>'
+        f"<th>details</th></tr>{rows}</table>"
+    ]
+    thresholds = {c["metric"]: c["expected"] for c in run["criteria"]}
+    t = log.time_s
+    ev_t = [e.time_s for e in shown if e.kind != "manoeuvre"]
+    if "road" in log.arrays:
+        data = RunData(log, tuple(events))
+        ego = data.controlled.get("road", [0])[0]
+        out.append(
+            _svg_series(
+                t, log.arrays["road"]["speed_mps"][:, ego] * 3.6, "ego speed (km/h)", events=ev_t
+            )
+        )
+        series = lead_series(data)
+        if series:
+            ls = series[0]
+            gap = np.where(np.isfinite(ls.gap_m), ls.gap_m, np.nan)
+            out.append(
+                _svg_series(t, gap, "gap to lead (m)", thresholds.get("min_distance_m"), ev_t)
+            )
+            closing = ls.v_ego - ls.v_lead
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ttc = np.where((closing > 0) & np.isfinite(gap), gap / closing, np.nan)
+            ttc = np.where(ttc > 10, np.nan, ttc)
+            out.append(
+                _svg_series(
+                    t, ttc, "TTC to lead (s, shown ≤ 10 s)", thresholds.get("min_ttc_s"), ev_t
+                )
+            )
+    still = _still(rd, shown[0].tick if shown else None)
+    if still:
+        out.append(
+            f'<img class="still" alt="the run at its first event" '
+            f'src="data:image/png;base64,{still}">'
+        )
+    return "".join(out)
+
+
+def _still(run_dir: Path, tick: int | None) -> str | None:
+    """A PNG (base64) of the run at ``tick`` from the viewer, if pygame can render here."""
+    try:
+        import os
+
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        import tempfile
+
+        from sim.viewer.app import export_frames
+        from sim.viewer.render import Scene
+
+        scene = Scene.from_run_folder(run_dir)
+        t = scene.dt * (tick if tick is not None else scene.n_rows // 2)
+        with tempfile.TemporaryDirectory() as tmp:
+            (p,) = export_frames(scene, Path(tmp), size=(560, 315), t_from=t, t_to=t)
+            return base64.b64encode(p.read_bytes()).decode()
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------------- HTML
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222}
+header{background:#0b3d5c;color:#fff;padding:14px 24px}header h1{margin:0;font-size:21px}
+nav{padding:6px 24px;background:#eef2f5;position:sticky;top:0;z-index:2}
+nav a{margin-right:14px;color:#0b3d5c}main{padding:0 24px 40px;max-width:1300px}
+h2{border-bottom:2px solid #0b3d5c;padding-top:18px}table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f4f6f8;cursor:pointer}table.small td{font-size:12px}
+.pass{color:#00785a;font-weight:600}.fail{color:#c24a00;font-weight:600}
+.error,.invalid{color:#a0427a;font-weight:600}.not_preventable{color:#777;font-weight:600}
+.big{font-size:28px;font-weight:700}.cards{display:flex;gap:16px;flex-wrap:wrap}
+.card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:190px}
+.plot{background:#fafafa;border:1px solid #eee;margin:4px;font:11px sans-serif}
+code{background:#f3f3f3;padding:1px 4px;word-break:break-all}
+.still{border:1px solid #ccc;margin:6px 0}
+.fam{display:flex;flex-wrap:wrap;align-items:flex-start}details{margin:8px 0}
+#pager button{margin:0 2px}
+"""
+
+JS = """
+const RUNS = JSON.parse(document.getElementById('runs-data').textContent);
+let rows = RUNS, page = 0, sortKey = null, sortDir = 1; const PER = 100;
+function fmt(v){ if(v===null||v===undefined) return ''; if(typeof v==='number')
+  return Math.abs(v)>=1e4? v.toFixed(0): (+v.toPrecision(4)).toString(); return String(v); }
+function apply(){
+  const q = document.getElementById('filter').value.toLowerCase();
+  const v = document.getElementById('verdict').value;
+  rows = RUNS.filter(r => (!v || r.v === v) &&
+    (!q || (r.name + ' ' + r.family + ' ' + r.params).toLowerCase().includes(q)));
+  if (sortKey) rows.sort((a, b) => { const x = a[sortKey], y = b[sortKey];
+    return (x === y ? 0 : (x === null ? 1 : y === null ? -1 : (x < y ? -1 : 1))) * sortDir; });
+  page = 0; draw();
+}
+function draw(){
+  const body = document.getElementById('runs-body'); body.innerHTML = '';
+  for (const r of rows.slice(page * PER, page * PER + PER)) {
+    const tr = document.createElement('tr');
+    for (const k of ['name','family','v','params','ttc','thw','dist','decel','margin']) {
+      const td = document.createElement('td'); td.textContent = fmt(r[k]);
+      if (k === 'v') td.className = r.v; tr.appendChild(td); }
+    body.appendChild(tr); }
+  const pages = Math.max(1, Math.ceil(rows.length / PER));
+  document.getElementById('count').textContent = rows.length + ' runs, page ' + (page + 1)
+    + ' of ' + pages;
+}
+function go(d){ const pages = Math.max(1, Math.ceil(rows.length / PER));
+  page = Math.min(Math.max(page + d, 0), pages - 1); draw(); }
+function sortBy(k){ sortDir = (sortKey === k) ? -sortDir : 1; sortKey = k; apply(); }
+document.getElementById('filter').addEventListener('input', apply);
+document.getElementById('verdict').addEventListener('change', apply);
+apply();
+"""
+
+
+def _f(v: Any, digits: int = 4) -> str:
+    f = _num(v)
+    if f is None:
+        return html.escape(str(v)) if v is not None else "–"
+    if not math.isfinite(f):
+        return "∞" if f > 0 else ("−∞" if f < 0 else "n/a")
+    return f"{f:.{digits}g}"
+
+
+def render_html(doc: dict[str, Any], folder: Path) -> str:
+    """The self-contained HTML report."""
+    s = doc["summary"]
+    e = html.escape
+    counts = s["counts"]
+    suite = doc["campaign"]["suite"] or {}
+    sut = doc["system_under_test"]
+    pr = s.get("pass_rate")
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Proving Ground report — {e(str(suite.get('name')))}</title>"
+        f"<style>{CSS}</style></head><body>"
+        f"<header><h1>Proving Ground — campaign report: {e(str(suite.get('name')))}</h1>"
+        f"<div>system under test: <b>{e(str(sut['agent']))}</b> "
+        f"({e(', '.join(sut['versions']))}) · {e(doc['date'])} · {e(doc['generated_by'])}"
+        f"</div></header><nav>"
+        + "".join(
+            f"<a href='#{a}'>{t}</a>"
+            for a, t in (
+                ("summary", "Summary"),
+                ("requirements", "Requirements"),
+                ("families", "Scenario families"),
+                ("runs", "All runs"),
+                ("failures", "Failed runs"),
+                ("preventability", "Preventability"),
+                ("metrics", "Metric definitions"),
+                ("provenance", "Provenance"),
+                ("credibility", "Credibility and limits"),
+            )
+        )
+        + "</nav><main>"
+    ]
+    # 1. summary
+    n_fail = counts.get("fail", 0)
+    rate_txt = (
+        "–"
+        if not pr
+        else f"{pr['estimate'] * 100:.1f} % (95 % CI "
+        f"{pr['low'] * 100:.1f}–{pr['high'] * 100:.1f} %, n = {pr['n']})"
+    )
+    zero = s.get("failure_rate_upper_95")
+    parts.append(
+        "<h2 id='summary'>1. Summary</h2><div class='cards'>"
+        f"<div class='card'><div>runs</div><div class='big' id='n-runs'>{s['runs']}</div></div>"
+        f"<div class='card'><div>passed</div><div class='big pass' id='n-pass'>"
+        f"{counts.get('pass', 0)}</div></div>"
+        f"<div class='card'><div>failed</div><div class='big fail' id='n-fail'>{n_fail}</div>"
+        f"</div><div class='card'><div>errors</div><div class='big error'>"
+        f"{counts.get('error', 0) + counts.get('invalid', 0)}</div></div>"
+        f"<div class='card'><div>not preventable</div><div class='big not_preventable'>"
+        f"{counts.get('not_preventable', 0)}</div></div></div>"
+        f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b> (Clopper–Pearson exact interval)."
+        + (
+            f" With no failure in {pr['n']} runs, the failure probability is below "
+            f"<b>{zero:.3g}</b> at 95 % confidence (1 − 0.05<sup>1/n</sup>)."
+            if zero
+            else ""
+        )
+        + "</p>"
+        f"<p>Exposure: {s['exposure']['km']:.2f} km driven, {s['exposure']['hours']:.3f} h "
+        f"simulated, {s['exposure']['encounters']} encounters (runs).</p>"
+        "<table><tr><th>event</th><th>count</th><th>per km (95 % CI)</th>"
+        "<th>per hour (95 % CI)</th></tr>"
+        + "".join(
+            f"<tr><td>{e(r['label'])}</td><td>{r['count']}</td>"
+            + "".join(
+                f"<td>{_f(r[u]['estimate'])} ({_f(r[u]['low'])}–{_f(r[u]['high'])})</td>"
+                if u in r
+                else "<td>–</td>"
+                for u in ("per_km", "per_hour")
+            )
+            + "</tr>"
+            for r in s["event_rates"].values()
+        )
+        + "</table><p class='small'>Rates: Poisson exact (Garwood) intervals.</p>"
+    )
+    # 2. requirements
+    parts.append(
+        "<h2 id='requirements'>2. Requirements traceability</h2><table><tr>"
+        "<th>requirement</th><th>criterion</th><th>scenario families</th>"
+        "<th>runs</th><th>passed</th><th>failed</th><th>worst margin</th></tr>"
+    )
+    for r in doc["requirements"]:
+        cls = "fail" if r["failed"] else "pass"
+        parts.append(
+            f"<tr><td>{e(str(r['requirement'] or '–'))}</td><td><code>"
+            f"{e(r['metric'])} {e(r['op'])} {_f(r['value'])}</code></td><td>"
+            f"{e(', '.join(r['families']))}</td><td>{r['runs']}</td>"
+            f"<td class='pass'>{r['passed']}</td><td class='{cls}'>{r['failed']}</td>"
+            f"<td>{_f(r['worst_margin'])}</td></tr>"
+        )
+    parts.append("</table>")
+    # 3. families
+    parts.append("<h2 id='families'>3. Scenario families</h2>")
+    runs_by_family: dict[str, list[dict]] = defaultdict(list)
+    for r in doc["runs"]:
+        runs_by_family[r["family"]].append(r)
+    for fam in doc["families"]:
+        fr = runs_by_family[fam["family"]]
+        cnt = ", ".join(f"{k} {v}" for k, v in sorted(fam["counts"].items()))
+        prm = (
+            "; ".join(
+                f"{k} {_f(v['min'])} … {_f(v['max'])} ({v['distinct']} values)"
+                if "min" in v
+                else f"{k} {', '.join(v['values'])}"
+                for k, v in fam["parameters"].items()
+            )
+            or "none varied"
+        )
+        parts.append(
+            f"<h3>{e(fam['family'])} <small>({e(str(fam['scenario_id']))}, "
+            f"<code>{e(fam['file'])}</code>)</small></h3><p>{fam['runs']} runs: "
+            f"{e(cnt)}. Parameters: {e(prm)}.</p><div class='fam'>"
+        )
+        for m in KEY_METRICS:
+            vals = [_num(r["metrics"].get(m)) for r in fr]
+            finite = [v for v in vals if v is not None and math.isfinite(v)]
+            if len(finite) >= 5:  # a distribution needs a few runs
+                parts.append(
+                    f"<div><div>{e(m)} ({len(finite)} finite of {len(vals)})</div>"
+                    f"{_svg_histogram(finite)}</div>"
+                )
+        numeric = [k for k, v in fam["parameters"].items() if "min" in v and v["distinct"] > 1]
+        if len(numeric) >= 2:
+            a, b = sorted(numeric, key=lambda k: -fam["parameters"][k]["distinct"])[:2]
+            pts = [
+                (
+                    float(r["params"][a]),
+                    float(r["params"][b]),
+                    r["verdict"] if r["preventable"] else "not_preventable",
+                    r["name"],
+                )
+                for r in fr
+                if a in r["params"] and b in r["params"]
+            ]
+            parts.append(
+                f"<div><div>parameter space by verdict (green pass, orange fail, "
+                f"grey not preventable)</div>{_svg_scatter(pts, a, b)}</div>"
+            )
+        parts.append("</div>")
+    # runs table (data in JSON, drawn by JS: fast for 10,000 runs)
+    data = [
+        {
+            "name": r["name"],
+            "family": r["family"],
+            "v": r["verdict"] if r["preventable"] else "not_preventable",
+            "params": " ".join(f"{k}={_f(v, 4)}" for k, v in sorted(r["params"].items())),
+            "ttc": _num(r["metrics"].get("min_ttc_s")),
+            "thw": _num(r["metrics"].get("min_time_headway_s")),
+            "dist": _num(r["metrics"].get("min_distance_m")),
+            "decel": _num(r["metrics"].get("max_decel_mps2")),
+            "margin": min(
+                (
+                    m
+                    for m in (_num(c.get("margin")) for c in r["criteria"])
+                    if m is not None and math.isfinite(m)
+                ),
+                default=None,
+            ),
+        }
+        for r in doc["runs"]
+    ]
+    data = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+        for d in data
+    ]
+    head = "".join(
+        f"<th onclick=\"sortBy('{k}')\">{t}</th>"
+        for k, t in (
+            ("name", "run"),
+            ("family", "family"),
+            ("v", "verdict"),
+            ("params", "parameters"),
+            ("ttc", "min TTC s"),
+            ("thw", "min THW s"),
+            ("dist", "min dist m"),
+            ("decel", "max decel m/s²"),
+            ("margin", "smallest margin"),
+        )
+    )
+    parts.append(
+        "<h2 id='runs'>All runs</h2><p><input id='filter' placeholder='filter: name, family, "
+        "parameter' size='36'> <select id='verdict'><option value=''>any verdict</option>"
+        + "".join(
+            f"<option>{v}</option>" for v in ("pass", "fail", "error", "invalid", "not_preventable")
+        )
+        + "</select> <span id='count'></span> <span id='pager'><button onclick='go(-1)'>‹"
+        "</button><button onclick='go(1)'>›</button></span></p>"
+        f"<table id='runs-table'><thead><tr>{head}</tr></thead><tbody id='runs-body'></tbody>"
+        "</table><script type='application/json' id='runs-data'>"
+        + json.dumps(data).replace("</", "<\\/")
+        + "</script>"
+    )
+    # 4. failures
+    parts.append("<h2 id='failures'>4. Failed runs</h2>")
+    if not doc["failures"]:
+        parts.append("<p>No run failed.</p>")
+    for r in doc["failures"][:MAX_DETAILED_FAILURES]:
+        failed = [c for c in r["criteria"] if not c["passed"]]
+        crit = "; ".join(
+            f"{c.get('requirement') or ''} {c['metric']} {c['op']} "
+            f"{_f(c['expected'])}: actual {_f(c['actual'])}, margin "
+            f"{_f(c['margin'])}"
+            for c in failed
+        )
+        parts.append(
+            f"<details class='failure' open><summary><b>{e(r['name'])}</b> — "
+            f"<span class='{e(r['verdict'])}'>{e(r['verdict'])}</span>: "
+            f"{e(str(r['reason']))}</summary><p>Failed criteria: {e(crit) or '–'}<br>"
+            f"Parameters: <code>{e(json.dumps(r['params']))}</code> seed {r['seed']}<br>"
+            f"Reproduce: <code class='repro'>{e(r['reproduce'])}</code></p>"
+            f"{_failure_detail(folder, r)}</details>"
+        )
+    if len(doc["failures"]) > MAX_DETAILED_FAILURES:
+        parts.append(
+            f"<p>… {len(doc['failures']) - MAX_DETAILED_FAILURES} more failed runs "
+            "in the table above and in report.json.</p>"
+        )
+    # 5. preventability
+    ref = s.get("reference_agent")
+    parts.append("<h2 id='preventability'>5. Preventability</h2>")
+    if not ref:
+        parts.append(
+            "<p>No reference agent was run (<code>pground suite … --reference "
+            "r157-driver</code> runs the UN R157 careful and competent human driver "
+            "on every scenario).</p>"
+        )
+    else:
+        parts.append(
+            f"<p>Reference agent: <code>{e(ref)}</code>. A failed run is <b>not "
+            "preventable</b> when the reference agent also failed it with a "
+            "collision; such runs are listed here and not counted as failures.</p>"
+        )
+        if doc["not_preventable"]:
+            parts.append(
+                "<table><tr><th>run</th><th>reason</th><th>reproduce</th></tr>"
+                + "".join(
+                    f"<tr><td>{e(r['name'])}</td><td>{e(str(r['reason']))}"
+                    f"</td><td><code>{e(r['reproduce'])}</code></td></tr>"
+                    for r in doc["not_preventable"]
+                )
+                + "</table>"
+            )
+        else:
+            parts.append("<p>Every failure was preventable.</p>")
+    # 6. metric definitions
+    used = {c["metric"] for r in doc["runs"] for c in r["criteria"]} | set(KEY_METRICS)
+    parts.append(
+        "<h2 id='metrics'>6. Metric definitions</h2><table><tr><th>metric</th>"
+        "<th>unit</th><th>definition</th><th>source</th></tr>"
+    )
+    for m in doc["metric_definitions"]:
+        if m["name"] in used:
+            parts.append(
+                f"<tr><td>{e(m['name'])}@v{m['version']}</td><td>{e(m['unit'])}</td>"
+                f"<td><pre style='white-space:pre-wrap;margin:0'>"
+                f"{e(m['definition'])}</pre></td><td>{e(m['source'])}</td></tr>"
+            )
+    parts.append("</table>")
+    # 7. provenance
+    p = doc["provenance"]
+    parts.append(
+        "<h2 id='provenance'>7. Provenance</h2>"
+        f"<p>Root digest (SHA-256): <code id='root-digest'>{p['root_digest']}</code> — "
+        "<code>pground verify</code> recomputes it.</p>"
+        f"<p>Suite file SHA-256: <code>{e(str(p['suite_sha256']))}</code>. Agent source "
+        f"SHA-256: <code>{e(', '.join(sut['source_sha256']))}</code>.</p>"
+        f"<p>Seeds: {e(p['seeds'])}.</p><table><tr><th>scenario file</th><th>SHA-256</th></tr>"
+        + "".join(
+            f"<tr><td>{e(k)}</td><td><code>{v}</code></td></tr>"
+            for k, v in sorted(p["scenario_files"].items())
+        )
+        + "</table><table><tr><th>package</th><th>version</th></tr>"
+        + "".join(
+            f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>"
+            for k, v in sorted((p["packages"] or {}).items())
+        )
+        + f"</table><p>Platform: {e(json.dumps(p['platform']))}. Command: "
+        f"<code>{e(str(doc['campaign'].get('command')))}</code></p>"
+    )
+    # 8. credibility
+    parts.append("<h2 id='credibility'>8. Simulator credibility and limits</h2>")
+    for c in doc["credibility"]:
+        parts.append(
+            f"<h3>{e(c['domain'])}</h3><ul>"
+            + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in c.get("models", {}).items())
+            + "</ul>"
+            + (f"<p>Validity: {e(c['validity'])}</p>" if c.get("validity") else "")
+            + "<p>Known limitations:</p><ul>"
+            + "".join(f"<li>{e(x)}</li>" for x in c.get("limitations", []))
+            + "</ul>"
+        )
+    parts.append(f"</main><script>{JS}</script></body></html>")
+    return "".join(parts)
+
+
+def write(folder: Path) -> dict[str, Path]:
+    """(Re)write report.json, report.html, junit.xml and digest.json in ``folder``."""
+    folder = Path(folder)
+    doc = build(folder)
+    out = {
+        "json": folder / "report.json",
+        "html": folder / "report.html",
+        "junit": folder / "junit.xml",
+        "digest": folder / "digest.json",
+    }
+    out["json"].write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    out["html"].write_text(render_html(doc, folder))
+    out["junit"].write_text(junit(doc))
+    out["digest"].write_text(
+        json.dumps(
+            {
+                "root_digest": doc["provenance"]["root_digest"],
+                "files": doc["provenance"]["evidence_files"],
+            },
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    return out
