@@ -42,8 +42,13 @@ def file_sha256(path: Path) -> str:
 
 
 def evidence_files(folder: Path) -> dict[str, str]:
-    """SHA-256 of the campaign manifest and of every file of every kept run folder."""
+    """SHA-256 of the campaign manifest and of every file of every kept run folder (for a
+    single run folder: of its manifest and the files it lists)."""
     files = {"manifest.json": file_sha256(folder / "manifest.json")}
+    run = json.loads((folder / "manifest.json").read_text())
+    if run.get("format") == "proving-ground-run/1":
+        files.update({n: file_sha256(folder / n) for n in sorted(run.get("files", {}))})
+        return files
     runs = folder / "runs"
     if runs.is_dir():
         for p in sorted(runs.rglob("*")):
@@ -101,11 +106,14 @@ def build(folder: Path) -> dict[str, Any]:
 
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
-    store = ResultsStore(folder / "results.sqlite")
-    try:
-        rows = list(store.rows())
-    finally:
-        store.close()
+    if manifest.get("format") == "proving-ground-run/1":
+        rows, manifest = _single_run(folder, manifest)
+    else:
+        store = ResultsStore(folder / "results.sqlite")
+        try:
+            rows = list(store.rows())
+        finally:
+            store.close()
     sut = [r for r in rows if (r.get("role") or "sut") == "sut"]
     ref = {_match_key(r): r for r in rows if r.get("role") == "reference"}
     for r in sut:
@@ -278,6 +286,43 @@ def build(folder: Path) -> dict[str, Any]:
         "credibility": credibility,
     }
     return _json_safe(doc)
+
+
+def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:
+    """A run folder seen as a campaign of one run (``pground report RUN_DIR``)."""
+    m = json.loads((folder / "metrics.json").read_text())
+    agent = next(iter(manifest["agents"].values()))
+    row = {
+        "job_id": manifest["log_sha256"][:20],
+        "name": manifest["scenario"]["id"],
+        "family": manifest["scenario"]["id"],
+        "scenario_id": manifest["scenario"]["id"],
+        "scenario_file": manifest["scenario"]["file"],
+        "file_sha256": manifest["scenario"]["sha256"],
+        "params": manifest["overrides"],
+        "seed": manifest["seed"],
+        "agent": agent["spec"],
+        "verdict": m["verdict"],
+        "status": m["status"],
+        "reason": m["reason"],
+        "metrics": {k: v["value"] for k, v in m["metrics"].items() if v["valid"]},
+        "criteria": m["criteria"],
+        "log_sha256": m["log_sha256"],
+        "run_dir": ".",
+        "simulated_s": m["simulated_s"],
+        "role": "sut",
+        "agent_version": f"{agent.get('name')}@{agent.get('version')}",
+        "agent_digest": agent.get("digest"),
+        "finished_at": "",
+    }
+    campaign = {
+        "suite": {"name": manifest["scenario"]["id"], "file": None, "sha256": None},
+        "agent": agent["spec"],
+        "packages": manifest["packages"],
+        "platform": manifest["platform"],
+        "command": manifest.get("command"),
+    }
+    return [row], campaign
 
 
 def _domains_of(folder: Path, row: dict[str, Any]) -> str:

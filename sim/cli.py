@@ -206,12 +206,74 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
     from metrics.report import write
 
     folder = Path(args.campaign)
-    if not (folder / "results.sqlite").exists():
-        raise UsageError(f"{folder}: no results.sqlite (not a campaign folder)")
+    if not (folder / "results.sqlite").exists() and not (folder / "log.npz").exists():
+        raise UsageError(
+            f"{folder}: neither a campaign folder (results.sqlite) nor a run folder (log.npz)"
+        )
     paths = write(folder)
     out.print(
         f"wrote {paths['html']}, {paths['json'].name}, {paths['junit'].name}, "
         f"{paths['digest'].name}"
+    )
+    if args.sign:
+        from sim.runner.verify import sign
+
+        out.print(f"signed the root digest: {sign(folder, Path(args.sign))}")
+    return EXIT_PASS
+
+
+def cmd_verify(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.verify import verify
+
+    res = verify(
+        Path(args.campaign),
+        rerun=args.rerun,
+        key=Path(args.key) if args.key else None,
+        seed=args.seed,
+    )
+    for note in res.notes:
+        out.print(note)
+    for p in res.problems:
+        out.print(f"[red]problem[/]: {p}")
+    out.print(
+        f"{res.checked_files} files checked, {res.reran} runs re-run: "
+        + ("[green]all verified[/]" if res.ok else f"[red]{len(res.problems)} problems[/]")
+    )
+    return EXIT_PASS if res.ok else EXIT_FAIL
+
+
+def cmd_diff(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.verify import diff
+
+    d = diff(Path(args.a), Path(args.b))
+    if args.json:
+        print(json.dumps(d, indent=2, sort_keys=True))
+        return EXIT_PASS
+    out.print(f"{d['common']} runs in both; {d['only_a']} only in A, {d['only_b']} only in B")
+    if d["changes"]:
+        t = Table(title="verdict changes (new failures first)", title_justify="left")
+        for col in ("run", "family", "A", "B"):
+            t.add_column(col)
+        for c in d["changes"]:
+            style = "red" if c["new_failure"] else "green"
+            t.add_row(c["name"], c["family"], c["before"], f"[{style}]{c['after']}[/]")
+        out.print(t)
+    else:
+        out.print("no verdict changed")
+    for m, v in d["metric_deltas"].items():
+        out.print(
+            f"{m}: B − A mean {v['mean']:+.3g} (min {v['min']:+.3g}, max "
+            f"{v['max']:+.3g}, n {v['n']})"
+        )
+    return EXIT_PASS
+
+
+def cmd_keygen(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.verify import keygen
+
+    priv, pub = keygen(Path(args.private_key))
+    out.print(
+        f"wrote {priv} (private: keep it secret) and {pub} (public: give it to whoever verifies)"
     )
     return EXIT_PASS
 
@@ -658,7 +720,44 @@ def build_parser() -> argparse.ArgumentParser:
         "Rewrite report.html, report.json, junit.xml and digest.json of a campaign "
         "folder from its stored results and run folders (nothing is re-run).",
     )
-    rp.add_argument("campaign", help="campaign folder")
+    rp.add_argument("campaign", help="campaign folder (or a single run folder)")
+    rp.add_argument(
+        "--sign",
+        metavar="KEY",
+        help="sign the root digest with this Ed25519 private key (PEM; `pground keygen` makes one)",
+    )
+
+    vf = command(
+        "verify",
+        cmd_verify,
+        "check a campaign's integrity and reproducibility",
+        "Recompute every digest of a campaign folder (files, run folders, results "
+        "store, root digest), check its signature if any, and re-run a sample of "
+        "runs to confirm they reproduce bit for bit. Exit 0 when all verify, 1 if not.",
+    )
+    vf.add_argument("campaign", help="campaign folder")
+    vf.add_argument("--rerun", type=int, default=0, metavar="K", help="re-run K sampled runs")
+    vf.add_argument("--seed", type=int, default=0, help="seed of the --rerun sample")
+    vf.add_argument("--key", metavar="PUB", help="the signer's public key (PEM)")
+
+    df = command(
+        "diff",
+        cmd_diff,
+        "compare two campaigns of the same suite",
+        "Runs whose verdict changed between campaign A and B (new failures first) "
+        "and the change of key metrics over the runs present in both.",
+    )
+    df.add_argument("a", help="campaign folder A (before)")
+    df.add_argument("b", help="campaign folder B (after)")
+    df.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    kg = command(
+        "keygen",
+        cmd_keygen,
+        "make an Ed25519 key pair for signing reports",
+        "Write a new Ed25519 private key (PEM) and its public key (.pub).",
+    )
+    kg.add_argument("private_key", help="file for the private key")
 
     rs = command(
         "results",

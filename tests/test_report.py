@@ -1,0 +1,230 @@
+"""Campaign reports: content for a campaign with known results, JUnit against its schema,
+verify (tampering, non-reproducing runs, signatures), diff, and the HTML in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from metrics.report import write
+from sim.runner.campaign import run_campaign
+from sim.runner.suite import load_suite
+from sim.runner.verify import diff, keygen, sign, verify
+from tests.conftest import ROOT
+
+QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+ROAD = ROOT / "scenarios" / "road"
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory) -> Path:
+    """The null agent on four scenarios, with the R157 reference driver: the lane-keeping
+    run passes, the cut-in and CCRs fail (preventable: the reference avoids them), the crossing
+    pedestrian fails but is not preventable (the reference hits the pedestrian too)."""
+    tmp = tmp_path_factory.mktemp("camp")
+    suite = tmp / "suite.yaml"
+    suite.write_text(
+        "name: small\nscenarios:\n"
+        + "".join(
+            f"  - {ROAD / f}\n"
+            for f in (
+                "alks_lane_keep_curve.yaml",
+                "alks_cut_in.yaml",
+                "ncap_ccrs.yaml",
+                "alks_crossing_pedestrian.yaml",
+            )
+        )
+    )
+    s = load_suite(suite).with_agent("constant-speed", None).with_reference("r157-driver")
+    out = tmp / "c"
+    run_campaign(s, out, executor="serial", console=QUIET, progress=False)
+    write(out)
+    return out
+
+
+def test_report_content(campaign):
+    doc = json.loads((campaign / "report.json").read_text())
+    s = doc["summary"]
+    assert doc["format"] == "proving-ground-report/1"
+    assert s["runs"] == 4 and s["counts"] == {"pass": 1, "fail": 2, "not_preventable": 1}
+    assert s["pass_rate"]["n"] == 3 and s["pass_rate"]["estimate"] == pytest.approx(1 / 3)
+    assert 0 < s["pass_rate"]["low"] < 1 / 3 < s["pass_rate"]["high"] < 1
+    assert {f["name"] for f in doc["failures"]} == {"alks_cut_in", "ncap_ccrs"}
+    assert [r["name"] for r in doc["not_preventable"]] == ["alks_crossing_pedestrian"]
+    req = {r["requirement"]: r for r in doc["requirements"]}
+    assert req["R157-5.1.1"]["failed"] == 2 and "alks_cut_in" in req["R157-5.1.1"]["families"]
+    assert s["event_rates"]["collisions"]["count"] == 3
+    assert (
+        doc["provenance"]["root_digest"]
+        == json.loads((campaign / "digest.json").read_text())["root_digest"]
+    )
+    assert doc["credibility"][0]["domain"] == "road" and doc["credibility"][0]["limitations"]
+    html = (campaign / "report.html").read_text()
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    assert "data:image/png;base64," in html  # a still of the failure
+
+
+def test_failed_run_reproduce_command_reproduces(campaign):
+    """The command the report gives for a failed run gives the same log, bit for bit."""
+    doc = json.loads((campaign / "report.json").read_text())
+    run = next(r for r in doc["failures"] if r["name"] == "alks_cut_in")
+    cmd = run["reproduce"].split()
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", *cmd[1:], "--no-save", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["log_sha256"] == run["log_sha256"]
+
+
+def test_junit_validates_and_carries_failures(campaign):
+    import xmlschema
+
+    xmlschema.XMLSchema(ROOT / "tests" / "data" / "junit.xsd").validate(campaign / "junit.xml")
+    text = (campaign / "junit.xml").read_text()
+    assert text.count("<testcase") == 4 and text.count("<failure") == 2
+    assert text.count("<skipped") == 1 and "R157-5.1.1" in text
+
+
+def test_verify_detects_tampering_and_non_reproducing_runs(campaign, tmp_path):
+    assert verify(campaign).ok
+    bad = tmp_path / "bad"
+    shutil.copytree(campaign, bad)
+    run_dir = next((bad / "runs").iterdir())
+    (run_dir / "events.jsonl").write_text("{}\n")
+    res = verify(bad)
+    assert any("modified file" in p for p in res.problems)
+    assert any("does not match its run manifest" in p for p in res.problems)
+    # a store edited, then the digests regenerated to cover it: only a re-run can tell
+    shutil.rmtree(bad)
+    shutil.copytree(campaign, bad)
+    db = sqlite3.connect(bad / "results.sqlite")
+    db.execute("UPDATE runs SET log_sha256 = ? WHERE name = 'alks_lane_keep_curve'", ("0" * 64,))
+    db.commit()
+    db.close()
+    assert any("root digest differs" in p for p in verify(bad).problems)
+    write(bad)
+    res = verify(bad, rerun=8)
+    assert res.reran == 8
+    assert [p for p in res.problems if "does not reproduce" in p] == [p for p in res.problems]
+    assert any("alks_lane_keep_curve" in p for p in res.problems)
+
+
+def test_signature(campaign, tmp_path):
+    signed = tmp_path / "signed"
+    shutil.copytree(campaign, signed)
+    priv, pub = keygen(tmp_path / "key.pem")
+    sign(signed, priv)
+    res = verify(signed, key=pub)
+    assert res.ok and "valid Ed25519 signature" in res.notes[0]
+    _, other = keygen(tmp_path / "other.pem")
+    assert not verify(signed, key=other).ok
+
+
+def test_diff_lists_new_failures_first(campaign, tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        f"name: small\nscenarios:\n  - {ROAD / 'alks_cut_in.yaml'}\n"
+        f"  - {ROAD / 'alks_lane_keep_curve.yaml'}\n"
+    )
+    good = tmp_path / "good"
+    run_campaign(load_suite(suite), good, executor="serial", console=QUIET, progress=False)
+    d = diff(good, campaign)
+    assert d["common"] == 2 and d["only_b"] == 2
+    assert d["changes"] == [
+        {
+            "name": "alks_cut_in",
+            "family": "alks_cut_in",
+            "before": "pass",
+            "after": "fail",
+            "new_failure": True,
+        }
+    ]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_report_in_a_real_browser(campaign, tmp_path):
+    """Headless Chromium: no console errors, the summary numbers and a failed run are
+    visible, filtering the runs table works; a screenshot is saved."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((campaign / "report.html").as_uri())
+        assert page.text_content("#n-runs").strip() == "4"
+        assert page.text_content("#n-fail").strip() == "2"
+        assert page.is_visible("details.failure")
+        assert (
+            "alks_cut_in" in page.text_content("#failures ~ details.failure summary")
+            or page.locator("details.failure summary", has_text="alks_cut_in").count() == 1
+        )
+        assert page.locator("#runs-body tr").count() == 4
+        page.fill("#filter", "ncap")
+        assert page.locator("#runs-body tr").count() == 1
+        page.select_option("#verdict", "pass")
+        page.fill("#filter", "")
+        assert page.locator("#runs-body tr").count() == 1
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert not errors, errors
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_report_of_a_single_run(tmp_path):
+    """pground report RUN_DIR: the same report for one run, and it verifies."""
+    run = tmp_path / "run"
+    cut_in = str(ROAD / "alks_cut_in.yaml")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            cut_in,
+            "--agent",
+            "constant-speed",
+            "--out",
+            str(run),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 1
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "report", str(run)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((run / "report.json").read_text())
+    assert doc["summary"]["counts"] == {"fail": 1, "pass": 0}
+    assert doc["failures"][0]["reproduce"].startswith("pground run ")
