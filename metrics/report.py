@@ -963,8 +963,11 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
 
 def write(folder: Path) -> dict[str, Path]:
     """(Re)write report.json, report.html, junit.xml and digest.json in ``folder``."""
+    from metrics.report_schema import Report
+
     folder = Path(folder)
     doc = build(folder)
+    Report.model_validate(doc)  # the document always matches its published schema
     out = {
         "json": folder / "report.json",
         "html": folder / "report.html",

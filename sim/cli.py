@@ -521,6 +521,14 @@ def cmd_schema(args: argparse.Namespace, out: Console) -> int:
     from sim.domains import known_domains
     from sim.scenario.model import scenario_model
 
+    if args.report:
+        from metrics.report_schema import Report
+
+        schema = Report.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "Proving Ground report (proving-ground-report/1)"
+        print(json.dumps(schema, indent=2))
+        return EXIT_PASS
     domains = tuple(sorted(args.domain)) if args.domain else tuple(known_domains())
     schema = scenario_model(domains).model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -814,6 +822,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and other tools.",
     )
     sc.add_argument("--domain", action="append", help="only these domains (repeatable)")
+    sc.add_argument(
+        "--report", action="store_true", help="print the JSON Schema of report.json instead"
+    )
 
     command(
         "agents",

@@ -228,3 +228,19 @@ def test_report_of_a_single_run(tmp_path):
     doc = json.loads((run / "report.json").read_text())
     assert doc["summary"]["counts"] == {"fail": 1, "pass": 0}
     assert doc["failures"][0]["reproduce"].startswith("pground run ")
+
+
+def test_report_json_has_a_published_schema(campaign):
+    """report.json validates against the schema that `pground schema --report` prints."""
+    from metrics.report_schema import Report
+
+    Report.model_validate_json((campaign / "report.json").read_text())
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "schema", "--report"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    schema = json.loads(r.stdout)
+    assert r.returncode == 0 and schema["title"].startswith("Proving Ground report")
+    assert {"summary", "requirements", "runs", "provenance"} <= set(schema["properties"])

@@ -1,0 +1,142 @@
+"""The schema of ``report.json`` (format ``proving-ground-report/1``), as pydantic models:
+every report is validated against it when written; ``pground schema --report`` prints it as
+JSON Schema. Numbers that JSON cannot hold (inf, nan) are written as the strings "inf",
+"-inf", "nan"."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Number = float | int | Literal["inf", "-inf", "nan"] | None
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Interval(_M):
+    estimate: Number
+    low: Number
+    high: Number
+
+
+class PassRate(Interval):
+    confidence: float
+    n: int = Field(description="runs judged (pass + fail; errors and not preventable excluded)")
+    method: str
+
+
+class EventRate(_M):
+    label: str
+    count: int
+    per_km: Interval | None = None
+    per_hour: Interval | None = None
+
+
+class Summary(_M):
+    runs: int
+    counts: dict[str, int] = Field(description="pass, fail, error, invalid, not_preventable")
+    reference_agent: str | None
+    pass_rate: PassRate | None
+    failure_rate_upper_95: Number = Field(description="1 − 0.05^(1/n) when no run failed")
+    exposure: dict[str, float] = Field(description="km, hours, encounters")
+    event_rates: dict[str, EventRate]
+
+
+class Requirement(_M):
+    requirement: str | None
+    metric: str
+    op: str
+    value: Number
+    families: list[str]
+    runs: int
+    passed: int
+    failed: int
+    worst_margin: Number
+
+
+class Family(_M):
+    family: str
+    scenario_id: str | None
+    file: str
+    file_sha256: str
+    runs: int
+    counts: dict[str, int]
+    parameters: dict[str, dict[str, Any]]
+    metrics: dict[str, dict[str, Number]]
+
+
+class Criterion(_M):
+    metric: str
+    op: str
+    expected: Number
+    actual: Number
+    margin: Number
+    passed: bool
+    requirement: str | None
+    unit: str
+    note: str
+
+
+class Run(_M):
+    name: str
+    family: str
+    verdict: Literal["pass", "fail", "error", "invalid"]
+    preventable: bool
+    reference_verdict: str | None
+    status: str | None
+    reason: str | None
+    params: dict[str, Any]
+    seed: int
+    metrics: dict[str, Number]
+    criteria: list[Criterion]
+    log_sha256: str | None
+    run_dir: str | None
+    reproduce: str = Field(description="a pground command that reproduces the run")
+
+
+class MetricDefinition(_M):
+    name: str
+    version: int
+    unit: str
+    domains: list[str]
+    definition: str
+    source: str
+
+
+class Provenance(_M):
+    root_digest: str
+    suite_sha256: str | None
+    scenario_files: dict[str, str]
+    packages: dict[str, str] | None
+    platform: dict[str, Any] | None
+    seeds: str
+    evidence_files: dict[str, str]
+
+
+class Credibility(_M):
+    domain: str
+    models: dict[str, str] = Field(default_factory=dict)
+    validity: str | None = None
+    limitations: list[str] = Field(default_factory=list)
+
+
+class Report(_M):
+    """A Proving Ground campaign report."""
+
+    format: Literal["proving-ground-report/1"]
+    generated_by: str
+    date: str
+    system_under_test: dict[str, Any]
+    campaign: dict[str, Any]
+    summary: Summary
+    requirements: list[Requirement]
+    families: list[Family]
+    runs: list[Run]
+    failures: list[Run]
+    not_preventable: list[Run]
+    metric_definitions: list[MetricDefinition]
+    provenance: Provenance
+    credibility: list[Credibility]
