@@ -238,11 +238,8 @@ def build(folder: Path) -> dict[str, Any]:
 
     files = evidence_files(folder)
     digest = root_digest(files, rows)
-    credibility = []
-    for d in sorted(
-        {(r.get("scenario_id") and _domains_of(folder, r)) or "road" for r in sut} or {"road"}
-    ):
-        credibility.append({"domain": d, **getattr(get_domain(d), "credibility", {})})
+    domains = sorted(set().union(*(_domains_of(f) for f in {r["scenario_file"] for r in sut})))
+    credibility = [{"domain": d, **getattr(get_domain(d), "credibility", {})} for d in domains]
     doc = {
         "format": FORMAT,
         "generated_by": f"proving-ground {manifest.get('packages', {}).get('proving-ground')}",
@@ -325,8 +322,20 @@ def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dic
     return [row], campaign
 
 
-def _domains_of(folder: Path, row: dict[str, Any]) -> str:
-    return "road"  # every shipped family is road; other domains declare themselves later
+def _domains_of(scenario_file: str) -> set[str]:
+    """Domains a scenario file uses (its entities' and its map's), read without validating."""
+    from sim.errors import ScenarioError
+    from sim.scenario.yamlio import load_with_lines
+
+    try:
+        data, _ = load_with_lines(Path(scenario_file))
+    except ScenarioError:
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    found = {e.get("domain") for e in data.get("entities") or [] if isinstance(e, dict)}
+    found |= set(data.get("map") or {})
+    return {d for d in found if isinstance(d, str)}
 
 
 def _run_entry(r: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class Footprints:
     """Oriented boxes of one domain's entities at the current tick.
 
     All arrays have shape (capacity,): centre ``cx_m``/``cy_m``, ``heading_rad``, ``length_m``,
-    ``width_m``, ``speed_mps`` and ``valid``. ``z_m``/``height_m`` are None for ground domains.
+    ``width_m``, ``speed_mps`` and ``valid``.
     """
 
     cx_m: np.ndarray
