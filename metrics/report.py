@@ -357,6 +357,16 @@ def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def failed_criteria(run: dict[str, Any]) -> str:
+    """'R157-5.1.1: collisions == 0 (actual 1, margin -1); …' for a run's failed criteria."""
+    return "; ".join(
+        f"{c.get('requirement') or c['metric']}: {c['metric']} {c['op']} {_f(c['expected'])} "
+        f"(actual {_f(c['actual'])}, margin {_f(c['margin'])})"
+        for c in run["criteria"]
+        if not c["passed"]
+    )
+
+
 # ---------------------------------------------------------------------------- JUnit
 def junit(doc: dict[str, Any]) -> str:
     """JUnit XML: a testsuite per family, a testcase per run; failed criteria as <failure>,
@@ -396,13 +406,7 @@ def junit(doc: dict[str, Any]) -> str:
                     message="not preventable: the reference agent could not avoid it either",
                 )
             elif r["verdict"] == "fail":
-                failed = [c for c in r["criteria"] if not c["passed"]]
-                msg = "; ".join(
-                    f"{c.get('requirement') or c['metric']}: {c['metric']} "
-                    f"{c['op']} {c['expected']} (actual {c['actual']}, margin "
-                    f"{c['margin']})"
-                    for c in failed
-                )
+                msg = failed_criteria(r)
                 el = ET.SubElement(case, "failure", message=msg or "failed", type="criteria")
                 el.text = f"{r['reason']}\nreproduce: {r['reproduce']}"
             elif r["verdict"] in ("error", "invalid"):
@@ -872,13 +876,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     if not doc["failures"]:
         parts.append("<p>No run failed.</p>")
     for r in doc["failures"][:MAX_DETAILED_FAILURES]:
-        failed = [c for c in r["criteria"] if not c["passed"]]
-        crit = "; ".join(
-            f"{c.get('requirement') or ''} {c['metric']} {c['op']} "
-            f"{_f(c['expected'])}: actual {_f(c['actual'])}, margin "
-            f"{_f(c['margin'])}"
-            for c in failed
-        )
+        crit = failed_criteria(r)
         parts.append(
             f"<details class='failure' open><summary><b>{e(r['name'])}</b> — "
             f"<span class='{e(r['verdict'])}'>{e(r['verdict'])}</span>: "
