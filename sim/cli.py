@@ -163,8 +163,11 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.campaign import run_campaign
     from sim.runner.suite import load_suite
 
-    for flag, value, low in (("--sample", args.sample, 1), ("--workers", args.workers, 1),
-                             ("--job-timeout", args.job_timeout, 1e-9)):
+    for flag, value, low in (
+        ("--sample", args.sample, 1),
+        ("--workers", args.workers, 1),
+        ("--job-timeout", args.job_timeout, 1e-9),
+    ):
         if value is not None and value < low:
             raise UsageError(f"{flag} {value}: must be positive")
     suite = load_suite(args.suite)

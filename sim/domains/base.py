@@ -52,14 +52,6 @@ class EntityMeta:
     extra: dict[str, Any] = field(default_factory=dict)  # per-slot lists a viewer may use
 
 
-@dataclass(frozen=True)
-class ActionResult:
-    """What the runtime did with an agent's action: applied values and any clipping."""
-
-    applied: Mapping[str, float]
-    clipped: tuple[str, ...] = ()
-
-
 class DomainRuntime(Protocol):
     """One domain's live state for one run (built by :meth:`Domain.build`)."""
 
@@ -87,8 +79,9 @@ class DomainRuntime(Protocol):
         """What the sensors of ``slot`` report at ``tick`` (never the world itself)."""
         ...
 
-    def apply_action(self, slot: int, action: Any) -> ActionResult:
-        """Validate and store ``slot``'s action; raise ``ActionInvalid`` for NaN/wrong type."""
+    def apply_action(self, slot: int, action: Any) -> None:
+        """Validate and store ``slot``'s action; raise ``ActionInvalid`` for NaN/wrong type.
+        Values beyond the entity's limits are clipped, and the runtime records that."""
         ...
 
     def hold_action(self, slot: int) -> None:

@@ -28,7 +28,7 @@ from agents.road.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import box_corners, clamp, wrap_angle
-from sim.domains.base import ActionInvalid, ActionResult, EntityMeta, Footprints
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints
 from sim.domains.road import dynamics as dyn
 from sim.domains.road.network import SIGNAL_NAMES, RoadNetwork
 from sim.domains.road.schema import IDM, Path, RoadEntity, Static
@@ -782,7 +782,7 @@ class RoadRuntime:
         s[c], t[c], seg[c] = sn, tn, kn
 
     # ------------------------------------------------------------------ agents
-    def apply_action(self, slot: int, action: Any) -> ActionResult:
+    def apply_action(self, slot: int, action: Any) -> None:
         if isinstance(action, Mapping):
             try:
                 action = RoadAction(float(action["accel_mps2"]), float(action["steer_rad"]))
@@ -802,10 +802,8 @@ class RoadRuntime:
             raise ActionInvalid(f"action holds a non-finite value: {action!r}")
         a_c = min(max(a, -self.max_decel[slot]), self.max_accel[slot])
         d_c = min(max(d, -self.max_steer[slot]), self.max_steer[slot])
-        clipped = tuple(n for n, raw, c in (("accel", a, a_c), ("steer", d, d_c)) if raw != c)
         self.cmd_accel[slot], self.cmd_steer[slot] = a_c, d_c
         self.clip_mask[slot] = (CLIP_ACCEL if a != a_c else 0) | (CLIP_STEER if d != d_c else 0)
-        return ActionResult({"accel_mps2": a_c, "steer_rad": d_c}, clipped)
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (nothing to do: commands persist)."""
