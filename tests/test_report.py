@@ -244,3 +244,27 @@ def test_report_json_has_a_published_schema(campaign):
     schema = json.loads(r.stdout)
     assert r.returncode == 0 and schema["title"].startswith("Proving Ground report")
     assert {"summary", "requirements", "runs", "provenance"} <= set(schema["properties"])
+
+
+def test_verify_reruns_from_another_directory(campaign, tmp_path, monkeypatch):
+    """Scenario paths stored relative to where the campaign ran still resolve elsewhere."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: rel\nscenarios:\n  - ../road/alks_cut_in.yaml\n")
+    rel_suite = ROOT / "scenarios" / "suites" / "rel_tmp.yaml"
+    monkeypatch.chdir(ROOT)
+    shutil.copy(suite, rel_suite)
+    try:
+        out = tmp_path / "c"
+        run_campaign(
+            load_suite("scenarios/suites/rel_tmp.yaml"),
+            out,
+            executor="serial",
+            console=QUIET,
+            progress=False,
+        )
+    finally:
+        rel_suite.unlink()
+    write(out)
+    monkeypatch.chdir(tmp_path)
+    res = verify(out, rerun=1)
+    assert res.ok and res.reran == 1, res.problems

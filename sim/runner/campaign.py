@@ -418,6 +418,7 @@ def run_campaign(
             "machine": platform.machine(),
         },
         "command": shlex.join(argv) if argv else None,
+        "cwd": os.getcwd(),  # stored scenario paths are relative to it
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     cdir = str(out.resolve())

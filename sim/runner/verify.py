@@ -132,7 +132,8 @@ def verify(folder: Path, *, rerun: int = 0, key: Path | None = None, seed: int =
     elif key is not None:
         res.problems.append("--key given but the campaign is not signed (no signature.json)")
     if rerun:
-        _rerun(rows, rerun, seed, res)
+        cwd = json.loads((folder / "manifest.json").read_text()).get("cwd")
+        _rerun(rows, rerun, seed, res, Path(cwd) if cwd else None)
     return res
 
 
@@ -159,7 +160,9 @@ def _check_signature(sig_file: Path, digest: str, key: Path | None, res: VerifyR
     return f"signature: valid Ed25519 signature of the root digest, checked with {source}"
 
 
-def _rerun(rows: list[dict[str, Any]], k: int, seed: int, res: VerifyResult) -> None:
+def _rerun(
+    rows: list[dict[str, Any]], k: int, seed: int, res: VerifyResult, cwd: Path | None
+) -> None:
     from sim.runner.run import run_loaded
     from sim.scenario.load import load_scenario
 
@@ -168,6 +171,8 @@ def _rerun(rows: list[dict[str, Any]], k: int, seed: int, res: VerifyResult) -> 
     pick = [done[i] for i in sorted(rng.choice(len(done), min(k, len(done)), replace=False))]
     for row in pick:
         path = Path(row["scenario_file"])
+        if not path.exists() and cwd is not None and not path.is_absolute():
+            path = cwd / path  # the campaign ran elsewhere: its paths are relative to there
         if not path.exists():
             res.problems.append(f"{row['name']}: scenario file {path} not found; cannot re-run")
             continue
