@@ -216,3 +216,33 @@ def test_cli_dry_run_sample_and_results_export(tmp_path):
     assert pqr.read_table(pq).num_rows == 3
     failed = json.loads(pg("results", str(out), "--verdict", "fail", "--format", "json").stdout)
     assert failed and all(r["verdict"] == "fail" for r in failed)
+
+
+def test_workers_that_cannot_start_stop_the_campaign_cleanly(tmp_path):
+    """From a parent whose __main__ cannot be re-imported (a script on stdin), spawned workers
+    die at start: the campaign stops with a clear message and records no bogus errors."""
+    script = (
+        "import os\nfrom pathlib import Path\nfrom rich.console import Console\n"
+        "from sim.runner.campaign import run_campaign\nfrom sim.runner.suite import load_suite\n"
+        f"s = load_suite({str(small_suite(tmp_path))!r})\n"
+        "try:\n"
+        f"    run_campaign(s, Path({str(tmp_path / 'c')!r}), workers=2,\n"
+        "                 console=Console(file=open(os.devnull, 'w')), progress=False)\n"
+        "except Exception as e:\n    print('RAISED', e)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert "RAISED worker processes die while starting" in r.stdout, r.stdout + r.stderr[-500:]
+    rows = (
+        sqlite3.connect(tmp_path / "c" / "results.sqlite")
+        .execute("SELECT count(*) FROM runs")
+        .fetchone()[0]
+    )
+    assert rows == 0

@@ -128,7 +128,8 @@ class SerialExecutor:
 
 
 def _worker(conn: Connection, campaign_dir: str, keep_logs: KeepLogs) -> None:
-    """Worker process loop: receive a job, send its row; ``None`` ends it."""
+    """Worker process loop: say ready, then receive a job and send its row; ``None`` ends it."""
+    conn.send("ready")
     while True:
         job = conn.recv()
         if job is None:
@@ -142,6 +143,7 @@ class _Slot:
     conn: Connection
     job: dict[str, Any] | None = None
     started: float = 0.0
+    ready: bool = False  # the worker has started (imported everything) and said so
 
 
 @dataclass
@@ -177,6 +179,7 @@ class ProcessExecutor:
     def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None:
         queue = deque(jobs)
         self.slots = [self._start() for _ in range(max(1, min(self.workers, len(queue))))]
+        start_failures = 0
         try:
             while queue or any(s.job for s in self.slots):
                 for s in self.slots:
@@ -192,13 +195,31 @@ class ProcessExecutor:
                         try:
                             row = s.conn.recv()
                         except (EOFError, OSError):
-                            code = s.proc.exitcode if not s.proc.is_alive() else None
+                            s.proc.join(timeout=2)
+                            code = s.proc.exitcode
+                            if not s.ready:
+                                # it died before it could run anything: not the job's fault
+                                start_failures += 1
+                                queue.appendleft(s.job)
+                                self.slots[i] = self._replace(s)
+                                if start_failures >= 3:
+                                    raise UsageError(
+                                        f"worker processes die while starting (exit code {code}"
+                                        "); pground must run from a script or the command line "
+                                        "(not stdin), or use --executor serial"
+                                    ) from None
+                                continue
                             row = failed_row(s.job, f"worker process died (exit code {code})")
                             self.slots[i] = self._replace(s)
                         else:
+                            if row == "ready":
+                                s.ready, s.started, start_failures = True, time.monotonic(), 0
+                                continue
                             s.job = None
                         done(row)
-                    elif self.timeout_s and time.monotonic() - s.started > self.timeout_s:
+                    elif (
+                        self.timeout_s and s.ready and time.monotonic() - s.started > self.timeout_s
+                    ):
                         done(
                             failed_row(
                                 s.job,
