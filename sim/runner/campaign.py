@@ -205,8 +205,9 @@ class ProcessExecutor:
                                 if start_failures >= 3:
                                     raise UsageError(
                                         f"worker processes die while starting (exit code {code}"
-                                        "); pground must run from a script or the command line "
-                                        "(not stdin), or use --executor serial"
+                                        "): a script that calls run_campaign must guard it with "
+                                        "`if __name__ == '__main__':` and be a file (not stdin); "
+                                        "or use --executor serial"
                                     ) from None
                                 continue
                             row = failed_row(s.job, f"worker process died (exit code {code})")
