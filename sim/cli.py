@@ -460,8 +460,8 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
 
     scene = Scene.from_run_folder(Path(args.run))
     size = _size(args.size)
-    if args.frames or args.gif:
-        from sim.viewer.app import export_frames, export_gif
+    if args.frames or args.gif or args.mp4:
+        from sim.viewer.app import export_frames, export_gif, export_mp4
 
         if args.frames:
             paths = export_frames(
@@ -485,6 +485,17 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
                 fit=args.fit,
             )
             out.print(f"wrote {args.gif} ({n} frames at {args.fps:g} fps)")
+        if args.mp4:
+            n = export_mp4(
+                scene,
+                Path(args.mp4),
+                size=size,
+                fps=max(args.fps, 1.0),
+                t_from=args.t_from,
+                t_to=args.t_to,
+                fit=args.fit,
+            )
+            out.print(f"wrote {args.mp4} ({n} frames)")
         return EXIT_PASS
     from sim.viewer.app import replay
 
@@ -800,7 +811,10 @@ def build_parser() -> argparse.ArgumentParser:
     vw.add_argument("--frames", metavar="DIR", help="write PNG frames here (no window)")
     vw.add_argument("--every", type=int, default=1, metavar="N", help="every N-th tick")
     vw.add_argument("--gif", metavar="FILE", help="write an animated GIF (no window)")
-    vw.add_argument("--fps", type=float, default=10.0, help="GIF frame rate (default 10)")
+    vw.add_argument(
+        "--mp4", metavar="FILE", help="write an MP4 video (no window; needs the 'video' extra)"
+    )
+    vw.add_argument("--fps", type=float, default=10.0, help="GIF/MP4 frame rate (default 10)")
     vw.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
     vw.add_argument(
         "--from", dest="t_from", type=float, metavar="T", help="start of the time window (s)"

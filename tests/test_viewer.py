@@ -227,3 +227,16 @@ def test_planned_path_is_recorded_and_drawn():
     mid = view.renderer.cam.to_screen(pts[8:9])[0]
     assert 0 < mid[0] < 800 and 0 < mid[1] < 500 - 46
     assert near(surf, mid, palette.PLAN, radius=2)
+
+
+def test_export_mp4(tmp_path):
+    """An MP4 of a time window: the right size and one frame per 0.1 s at 10 fps."""
+    import imageio.v2 as imageio
+
+    from sim.viewer.app import export_mp4
+
+    scene = scene_of(ROOT / "scenarios/road/alks_cut_in.yaml")
+    n = export_mp4(scene, tmp_path / "a.mp4", size=(320, 200), fps=10, t_from=1, t_to=3)
+    reader = imageio.get_reader(tmp_path / "a.mp4")
+    assert n == 21 and reader.count_frames() == 21
+    assert reader.get_meta_data()["size"] == (320, 200)
