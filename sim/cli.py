@@ -463,38 +463,15 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
     if args.frames or args.gif or args.mp4:
         from sim.viewer.app import export_frames, export_gif, export_mp4
 
+        window = {"size": size, "t_from": args.t_from, "t_to": args.t_to, "fit": args.fit}
         if args.frames:
-            paths = export_frames(
-                scene,
-                Path(args.frames),
-                every=args.every,
-                size=size,
-                t_from=args.t_from,
-                t_to=args.t_to,
-                fit=args.fit,
-            )
+            paths = export_frames(scene, Path(args.frames), every=args.every, **window)
             out.print(f"wrote {len(paths)} frames to {args.frames}")
         if args.gif:
-            n = export_gif(
-                scene,
-                Path(args.gif),
-                size=size,
-                fps=args.fps,
-                t_from=args.t_from,
-                t_to=args.t_to,
-                fit=args.fit,
-            )
+            n = export_gif(scene, Path(args.gif), fps=args.fps, **window)
             out.print(f"wrote {args.gif} ({n} frames at {args.fps:g} fps)")
         if args.mp4:
-            n = export_mp4(
-                scene,
-                Path(args.mp4),
-                size=size,
-                fps=max(args.fps, 1.0),
-                t_from=args.t_from,
-                t_to=args.t_to,
-                fit=args.fit,
-            )
+            n = export_mp4(scene, Path(args.mp4), fps=max(args.fps, 1.0), **window)
             out.print(f"wrote {args.mp4} ({n} frames)")
         return EXIT_PASS
     from sim.viewer.app import replay
