@@ -324,7 +324,7 @@ def export_mp4(
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with imageio.get_writer(
-        out, fps=1.0 / (step * scene.dt), codec="libx264", macro_block_size=8
+        out, fps=1.0 / (step * scene.dt), codec="libx264", macro_block_size=2
     ) as writer:
         for _, surf in _frames(scene, size, ticks, fit):
             writer.append_data(pygame.surfarray.array3d(surf).swapaxes(0, 1))
