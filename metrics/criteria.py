@@ -4,12 +4,12 @@ pass was (STL robustness semantics, ρ(x ≥ c) = x − c; RTAMT README)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from metrics.registry import METRICS, MetricValue
+from sim.core.events import json_ready
 
 Verdict = Literal["pass", "fail", "error"]
 
@@ -27,7 +27,7 @@ class CriterionResult:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _json_number(v) for k, v in asdict(self).items()}
+        return json_ready(asdict(self))
 
 
 def margin(actual: float, op: str, expected: float) -> float:
@@ -87,10 +87,3 @@ def evaluate(
     if status == "error":
         verdict = "error"
     return verdict, results
-
-
-def _json_number(v: Any) -> Any:
-    """JSON has no inf/nan: write them as strings a reader can parse back with float()."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
-    return v

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import numpy as np
-
 from sim.core.events import Event
 from sim.core.log import RunLog
 
@@ -54,9 +52,6 @@ class RunData:
             if e.kind == kind
             and (not controlled or any(x in self.controlled_ids for x in e.entities))
         ]
-
-    def valid_rows(self, domain: str, slot: int) -> np.ndarray:
-        return self.log.field(domain, "valid")[:, slot]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy as np
 
 from metrics.registry import METRICS
 from metrics.stats import clopper_pearson, poisson_rate, zero_failure_upper
+from sim.core.events import json_ready
 
 FORMAT = "proving-ground-report/1"
 KEY_METRICS = ("min_ttc_s", "min_time_headway_s", "min_distance_m", "max_decel_mps2")
@@ -73,16 +74,6 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f
-
-
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_safe(x) for x in v]
-    return v
 
 
 def reproduce(row: dict[str, Any]) -> str:
@@ -282,7 +273,7 @@ def build(folder: Path) -> dict[str, Any]:
         },
         "credibility": credibility,
     }
-    return _json_safe(doc)
+    return json_ready(doc)
 
 
 def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:

@@ -4,8 +4,9 @@
   p_U = B(1−α/2; k+1, n−k) (B: the Beta quantile; p_L = 0 when k = 0, p_U = 1 when k = n).
   Clopper & Pearson, Biometrika 26 (1934) 404–413.
 - Zero failures in n runs: one-sided upper bound 1 − α^(1/n) (≈ 3/n at 95 %, "rule of three").
-- Events in an exposure T (km or hours): λ_U = χ²_{1−α}(2k+2) / (2T), λ_L = χ²_{α}(2k) / (2T)
-  (two-sided with α/2 each side), Garwood 1936.
+- Events in an exposure T (km or hours): λ_U = χ²_{1−α/2}(2k+2) / (2T),
+  λ_L = χ²_{α/2}(2k) / (2T) (two-sided), Garwood 1936; the one-sided 95 % upper bound is the
+  high end of the two-sided 90 % interval (k = 0: 2.996 / T).
 """
 
 from __future__ import annotations
@@ -48,8 +49,3 @@ def poisson_rate(k: int, exposure: float, confidence: float = 0.95) -> Interval:
     low = 0.0 if k == 0 else float(chi2.ppf(a / 2, 2 * k)) / (2 * exposure)
     high = float(chi2.ppf(1 - a / 2, 2 * k + 2)) / (2 * exposure)
     return Interval(k / exposure, low, high, confidence)
-
-
-def poisson_upper(k: int, exposure: float, confidence: float = 0.95) -> float:
-    """One-sided upper bound χ²_{C}(2k+2) / (2T) (k = 0: −ln α / T ≈ 2.996 / T at 95 %)."""
-    return float(chi2.ppf(confidence, 2 * k + 2)) / (2 * exposure)

@@ -249,7 +249,7 @@ def rollout(
     else:
         for tick in range(n_ticks):
             if tick % every == 0:
-                for eid in controlled:
+                for k, eid in enumerate(controlled):
                     dom, slot = world.where[eid]
                     rt = world.runtimes[dom]
                     try:
@@ -263,7 +263,7 @@ def rollout(
                     except ActionInvalid as exc:
                         stop_error |= fault(tick, eid, "invalid_action", str(exc))
                         rt.hold_action(slot)
-                    _record_plan(agents[eid], controlled.index(eid), plan_x, plan_y)
+                    _record_plan(agents[eid], k, plan_x, plan_y)
                 # the plan belongs with the state it was made from (row ``tick``)
                 recorder.record(tick, PLANS, {"x_m": plan_x, "y_m": plan_y})
             if stop_error:

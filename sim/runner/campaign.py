@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sim.errors import ProvingGroundError, ScenarioError, UsageError
-from sim.runner.store import ResultsStore, json_safe
+from sim.runner.store import ResultsStore
 from sim.runner.suite import Suite
 
 KeepLogs = Literal["all", "failures", "none"]
@@ -57,7 +57,7 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
             verdict=out.verdict,
             status=out.result.status,
             reason=out.result.reason,
-            metrics=json_safe({k: v.value for k, v in out.metrics.items() if v.valid}),
+            metrics={k: v.value for k, v in out.metrics.items() if v.valid},
             log_sha256=out.result.log.digest(),
         )
         failed = [c.metric for c in out.criteria if not c.passed]

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.loading import load_agent
-from metrics.criteria import CriterionResult, Verdict, _json_number, evaluate
+from metrics.criteria import CriterionResult, Verdict, evaluate
 from metrics.registry import METRICS, MetricValue, RunData, compute_metrics
+from sim.core.events import json_ready
 from sim.core.rollout import RunResult, rollout
 from sim.errors import UsageError
 from sim.scenario.load import LoadedScenario
@@ -151,7 +152,7 @@ def metrics_document(outcome: RunOutcome) -> dict[str, Any]:
         "criteria": [c.to_dict() for c in outcome.criteria],
         "metrics": {
             name: {
-                "value": _json_number(v.value),
+                "value": json_ready(v.value),
                 "valid": v.valid,
                 "unit": METRICS[name].unit,
                 "version": METRICS[name].version,

@@ -8,11 +8,12 @@ zipped. Only the parent process writes.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from sim.core.events import json_ready
 
 COLUMNS = (
     ("job_id", "TEXT PRIMARY KEY"),
@@ -98,16 +99,5 @@ class ResultsStore:
 
 def _encode(name: str, value: Any) -> Any:
     if name in JSON_COLUMNS:
-        return json.dumps(value, sort_keys=True, default=_finite)
+        return json.dumps(json_ready(value), sort_keys=True)
     return value
-
-
-def _finite(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    raise TypeError(type(v).__name__)
-
-
-def json_safe(d: dict[str, float]) -> dict[str, Any]:
-    """Metric values with inf/nan as strings (JSON has neither)."""
-    return {k: (v if math.isfinite(v) else str(v)) for k, v in d.items()}

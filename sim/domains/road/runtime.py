@@ -65,6 +65,7 @@ class RoadFleet:
     t_m: np.ndarray
     seg: np.ndarray  # segment hint for projection
     path_s_m: np.ndarray  # station along the entity's own path (PATH mode)
+    lane: np.ndarray  # int32 lane containing t (0 off the network), set with t each tick
 
 
 @dataclass
@@ -178,6 +179,7 @@ class RoadRuntime:
             t_m=t,
             seg=seg,
             path_s_m=np.zeros(n),
+            lane=net.lane_of(np.maximum(road, 0), t),
         )
 
         # longitudinal behaviour parameters (IDM defaults for every row: MOBIL evaluates
@@ -277,8 +279,6 @@ class RoadRuntime:
         self.front_prev = self.fleet.s_m + 0.5 * self.length
         self.road_prev = self.fleet.road.copy()
         self.sig_state = net.signal_states(0.0)
-        if controlled.any():
-            self._update_monitors_state()
 
     # ------------------------------------------------------------------ manoeuvres
     def _build_manoeuvres(self, entities: Sequence[RoadEntity], ref_id: str) -> None:
@@ -401,7 +401,7 @@ class RoadRuntime:
             e, q = self.m_entity[lc], self.m_p[lc]
             road = np.maximum(f.road[e], 0)
             w = self.net.lane_width[road]
-            cur = self.net.lane_of(road, f.t_m[e])
+            cur = f.lane[e]
             target = np.where(q[:, 2] > 0, cur + q[:, 0], q[:, 0])
             target = clamp(target, 0, self.net.lanes[road] - 1).astype(int)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
@@ -440,8 +440,7 @@ class RoadRuntime:
     def _sorted(self, member: np.ndarray) -> _Neighbours:
         f = self.fleet
         rows = np.flatnonzero(member)
-        road = np.maximum(f.road[rows], 0)
-        lane = self.net.lane_of(road, f.t_m[rows])
+        lane = f.lane[rows]
         primary = np.ones(rows.size, dtype=bool)
         changing = self.lc_active[rows]
         if changing.any():
@@ -561,7 +560,7 @@ class RoadRuntime:
         f = self.fleet
         net = self.net
         road, s = f.road[rows], f.s_m[rows]
-        lane = net.lane_of(road, f.t_m[rows])
+        lane = f.lane[rows]
         leader, ds, _, _ = self._query(nb, road, lane, s, nb.rank[rows])
         a = self._idm(rows, leader, ds)
         changing = self.lc_active[rows]
@@ -617,7 +616,7 @@ class RoadRuntime:
             return
         net = self.net
         road, s = f.road[c], f.s_m[c]
-        lane = net.lane_of(road, f.t_m[c])
+        lane = f.lane[c]
         lo, ds_lo, fo, ds_fo = self._query(nb, road, lane, s, nb.rank[c])
         a_c = accel[c]
         # old follower now (behind c) and after c leaves (behind c's leader)
@@ -727,8 +726,10 @@ class RoadRuntime:
             h[r] = np.arctan2(p1[:, 1] - p0[:, 1], p1[:, 0] - p0[:, 0])
             v[r], a_out[r] = v_new, accel[r]
 
+        lane = self.net.lane_of(np.maximum(road, 0), t)
         self.fleet = dataclasses.replace(
             f,
+            lane=lane,
             valid=valid,
             x_m=x,
             y_m=y,
@@ -850,7 +851,7 @@ class RoadRuntime:
         r = int(f.road[slot])
         ra = np.array([r])
         s_e, t_e = f.s_m[slot], f.t_m[slot]
-        lane = int(net.lane_of(ra, np.array([t_e]))[0])
+        lane = int(f.lane[slot])
         w = float(net.lane_width[r])
         _, _, hr, kap = net.pose(ra, np.array([s_e]), np.array([t_e]))
         own = OwnState(
@@ -938,7 +939,7 @@ class RoadRuntime:
             road = f.road[c]
             w = net.lane_width[road]
             t = f.t_m[c]
-            lane = net.lane_of(road, t)
+            lane = f.lane[c]
             d = t - lane * w
             rel = f.heading_rad[c] - net.seg_heading[f.seg[c]]
             ext = np.abs(0.5 * self.length[c] * np.sin(rel)) + np.abs(
@@ -976,7 +977,7 @@ class RoadRuntime:
             for i in np.flatnonzero(now & ~prev):
                 details: dict[str, Any] = {"speed_mps": float(f.speed_mps[i])}
                 if kind == "speed_limit":
-                    lane = net.lane_of(f.road[i : i + 1], f.t_m[i : i + 1])[0]
+                    lane = f.lane[i]
                     details["limit_mps"] = float(net.speed_limit[f.road[i], lane])
                 events.append(Event(tick, time_s, kind, (ids[i],), details))
         self.offroad, self.out_of_lane, self.over_limit = off, out, over
@@ -1069,7 +1070,7 @@ class RoadRuntime:
         f = self.fleet
         net = self.net
         rr = np.maximum(f.road, 0)
-        lane = net.lane_of(rr, f.t_m)
+        lane = f.lane
         limit = np.where(f.road >= 0, net.speed_limit[rr, lane], np.inf)
         return {
             "x_m": f.x_m,
