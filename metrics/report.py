@@ -33,6 +33,10 @@ EVENT_COUNTS = {
     "red_lights_passed": "red lights passed",
     "lane_departures": "lane departures",
     "agent_faults": "agent faults",
+    "los_count": "losses of separation (air)",
+    "nmac_count": "near mid-air collisions",
+    "lowc_count": "losses of well clear",
+    "geofence_breaches": "geofence breaches",
 }
 MAX_DETAILED_FAILURES = 50
 

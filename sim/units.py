@@ -151,3 +151,33 @@ Acceleration = _quantity_type("acceleration")
 Jerk = _quantity_type("jerk")
 Angle = _quantity_type("angle")
 AngularRate = _quantity_type("angular_rate")
+
+_FLIGHT_LEVEL = re.compile(r"^\s*FL\s*(\d{1,3})\s*$", re.IGNORECASE)
+
+
+def parse_altitude(value: Any) -> float:
+    """Altitude in metres: a length (``"1000 ft"``, ``"300 m"``, bare metres) or a flight
+    level ``"FL350"`` = 35,000 ft on the standard pressure setting (ICAO Annex 2; this
+    sandbox has no pressure model, so a flight level is that many hundred feet).
+
+    >>> round(parse_altitude("FL350"), 1)
+    10668.0
+    """
+    if isinstance(value, str):
+        m = _FLIGHT_LEVEL.match(value)
+        if m:
+            return int(m.group(1)) * 100 * 0.3048
+    return parse_quantity(value, "length")
+
+
+Altitude = Annotated[
+    float,
+    BeforeValidator(parse_altitude),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": "altitude: bare metres, a length with a unit ('1000 ft', '300 m') "
+            "or a flight level ('FL350' = 35,000 ft)",
+        }
+    ),
+]

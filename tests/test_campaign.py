@@ -252,6 +252,7 @@ def test_reference_agent_passes_every_avoidable_r157_cut_in(tmp_path):
     """The shipped sweep (439 cut-ins R157 §5.2.5.2 deems avoidable): AdaptiveCruise passes
     all of them, so a failure of another controller there means something."""
     suite = load_suite(ROOT / "scenarios" / "suites" / "alks_cut_in.yaml")
-    s = run_campaign(suite, tmp_path / "sweep", workers=2, keep_logs="none", console=QUIET,
-                     progress=False)
+    s = run_campaign(
+        suite, tmp_path / "sweep", workers=2, keep_logs="none", console=QUIET, progress=False
+    )
     assert s.counts == {"pass": 439}

@@ -16,7 +16,7 @@ from sim.core.events import Event
 from sim.core.geometry import aabb_half_extents, box_corners, boxes_intersect, candidate_pairs
 from sim.core.log import Recorder, RunLog
 from sim.domains import get_domain
-from sim.domains.base import ActionInvalid, DomainRuntime
+from sim.domains.base import GROUND_HEIGHT_M, ActionInvalid, DomainRuntime
 from sim.scenario.model import ScenarioBase
 
 PLANS = "plans"  # log group of the agents' planned paths (not a domain)
@@ -81,8 +81,21 @@ class CollisionMonitor:
             cat = {name: getattr(fps[0], name) for name in names}
         else:
             cat = {name: np.concatenate([getattr(fp, name) for fp in fps]) for name in names}
+        vertical = any(fp.z_m is not None for fp in fps)
+        if vertical:
+            z = [
+                fp.z_m if fp.z_m is not None else 0.5 * GROUND_HEIGHT_M + 0 * fp.cx_m for fp in fps
+            ]
+            hz = [
+                fp.height_m if fp.height_m is not None else GROUND_HEIGHT_M + 0 * fp.cx_m
+                for fp in fps
+            ]
+            zc, zh = np.concatenate(z), np.concatenate(hz)
         hx, hy = aabb_half_extents(cat["heading_rad"], cat["length_m"], cat["width_m"])
         i, j = candidate_pairs(cat["cx_m"], cat["cy_m"], hx, hy, cat["valid"])
+        if vertical and i.size:  # boxes at different heights do not touch
+            over = np.abs(zc[i] - zc[j]) <= 0.5 * (zh[i] + zh[j])
+            i, j = i[over], j[over]
         if i.size:
             args = [cat[k] for k in ("cx_m", "cy_m", "heading_rad", "length_m", "width_m")]
             ca = box_corners(*(a[i] for a in args))
@@ -209,7 +222,8 @@ def rollout(
         except Exception as exc:
             stop_error |= fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
 
-    rule_stops = {"offroad", "red_light"} & set(scenario.terminate_on)
+    # domain rule events (offroad, red_light, nmac, geofence_breach...) named in terminate_on
+    rule_stops = set(scenario.terminate_on) - {"collision", "goal"}
     controlled_set = set(controlled)
 
     def observe_monitors(tick: int) -> bool:

@@ -27,7 +27,9 @@ class Footprints:
     """Oriented boxes of one domain's entities at the current tick.
 
     All arrays have shape (capacity,): centre ``cx_m``/``cy_m``, ``heading_rad``, ``length_m``,
-    ``width_m``, ``speed_mps`` and ``valid``.
+    ``width_m``, ``speed_mps`` and ``valid``. Domains off the ground (air) also give the
+    vertical centre ``z_m`` and ``height_m``; ground domains leave them None and count as
+    standing on z = 0 with height ``GROUND_HEIGHT_M``.
     """
 
     cx_m: np.ndarray
@@ -37,6 +39,13 @@ class Footprints:
     width_m: np.ndarray
     speed_mps: np.ndarray
     valid: np.ndarray
+    z_m: np.ndarray | None = None
+    height_m: np.ndarray | None = None
+
+
+#: Vertical extent given to ground entities (m): the 4 m height limit of road vehicles in most
+#: of Europe (Directive 96/53/EC) covers every road, rail-less ground and surface entity.
+GROUND_HEIGHT_M = 4.0
 
 
 @dataclass(frozen=True)

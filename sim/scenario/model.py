@@ -72,7 +72,9 @@ class ScenarioBase(StrictModel):
         default_factory=dict, description="named values, referenced as ${name} in the file"
     )
     criteria: list[Criterion] = Field(default_factory=list)
-    terminate_on: list[Literal["collision", "offroad", "red_light", "goal"]] = Field(
+    terminate_on: list[
+        Literal["collision", "offroad", "red_light", "goal", "nmac", "geofence_breach"]
+    ] = Field(
         default_factory=lambda: ["collision", "goal"],
         description="events that end the run early (terminated)",
     )

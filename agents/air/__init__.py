@@ -1,0 +1,1 @@
+"""Air agents: the types they exchange with the simulator and the reference pilots."""
