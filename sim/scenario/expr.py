@@ -30,7 +30,15 @@ _CMP: dict[type, Callable[[float, float], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
 }
-_FUNCS: dict[str, Callable[..., float]] = {"min": min, "max": max, "abs": abs, "sqrt": math.sqrt}
+_FUNCS: dict[str, Callable[..., float]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sqrt": math.sqrt,
+    "sin": math.sin,  # radians: angle parameters are stored in radians
+    "cos": math.cos,
+    "hypot": math.hypot,
+}
 
 
 class ExpressionError(ValueError):

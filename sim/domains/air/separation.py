@@ -175,7 +175,8 @@ def swept_pairs(
     spatial: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs that may come within ``radius`` (and ``height`` vertically, when ``z`` is
-    given) of each other within ``lookahead`` on straight tracks (a superset of the conflicts; exact tests follow); all pairs for small fleets.
+    given) of each other within ``lookahead`` on straight tracks (a superset of the
+    conflicts; exact tests follow); all pairs for small fleets.
 
     The lookahead is cut into slices short enough that each aircraft's track over a slice is
     about ``radius`` long; in each slice the boxes around the track pieces, grown by R/2, go
