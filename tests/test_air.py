@@ -216,3 +216,17 @@ def test_same_seed_same_trajectories():
     a = run_loaded(load_scenario(path)).result.log.digest()
     b = run_loaded(load_scenario(path)).result.log.digest()
     assert a == b
+
+
+def test_every_air_metric_computes_on_an_air_log():
+    from metrics.registry import METRICS
+
+    out = run_loaded(
+        load_scenario(SCENARIOS / "air" / "geofence_activation.yaml"), agent="plan-only"
+    )
+    air = {n for n, s in METRICS.items() if "air" in s.domains}
+    assert air <= set(out.metrics) and len(air) >= 18
+    assert "min_ttc_s" not in out.metrics  # road-only metrics do not apply
+    assert out.metrics["geofence_breaches"].value == 1
+    assert out.metrics["geofence_breach_depth_m"].value > 50
+    assert out.metrics["geofence_breach_time_s"].value > 10

@@ -38,10 +38,14 @@ class Viewer:
         self.follow = False
         self.selected: tuple[str, int] | None = None
         cam = self.renderer.cam
-        if not fit and cam.width / cam.scale > STREET_VIEW_M * 2.5 and self.ego():
+        # a drawing module may say how wide a following view should be (air: tens of km)
+        view_m = max(
+            getattr(m, "FOLLOW_VIEW_M", STREET_VIEW_M) for m in self.renderer.drawers.values()
+        )
+        if not fit and cam.width / cam.scale > view_m * 2.5 and self.ego():
             # a big map: start close to the ego, following it ('home' shows the whole map)
             self.follow, self.selected = True, self.ego()
-            cam.scale = cam.width / STREET_VIEW_M
+            cam.scale = cam.width / view_m
         self.centres: dict[str, np.ndarray] = {}
         self.running = True
         self._sim_t = 0.0

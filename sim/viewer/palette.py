@@ -27,5 +27,12 @@ EVENT = {  # markers on the timeline
     "agent_fault": (0, 0, 0),
     "action_clipped": (86, 180, 233),
     "manoeuvre": (150, 150, 150),
+    "conflict": (240, 228, 66),
+    "daa_alert": (230, 159, 0),
+    "loss_of_well_clear": (213, 94, 0),
+    "loss_of_separation": (213, 94, 0),
+    "nmac": (204, 121, 167),
+    "geofence_breach": (213, 94, 0),
+    "low_altitude": (213, 94, 0),
 }
 VERDICT = {"pass": (0, 158, 115), "fail": (213, 94, 0), "error": (204, 121, 167)}

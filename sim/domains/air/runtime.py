@@ -230,6 +230,14 @@ class AirRuntime:
             shapely.prepare(poly)
             self.fences.append((gf, poly, np.array(poly.bounds)))
         self.fence_id = [f[0].id for f in self.fences]
+        # what a viewer should show at first: start positions, routes and geofences
+        pts = [np.stack([self.x, self.y], 1), self.wp[:, :, :2].reshape(-1, 2)]
+        pts += [np.array(poly.exterior.coords) for _, poly, _ in self.fences]
+        allp = np.concatenate(pts)
+        allp = allp[np.isfinite(allp).all(axis=1)]
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        pad = max(0.05 * float((hi - lo).max()), 50.0)
+        self.area = [float(lo[0] - pad), float(lo[1] - pad), float(hi[0] + pad), float(hi[1] + pad)]
         # per-tick monitor state
         self.near_i = np.zeros(0, dtype=np.int64)
         self.near_j = np.zeros(0, dtype=np.int64)
@@ -893,4 +901,5 @@ class AirRuntime:
             "nmac_m": [self.nmac_h, self.nmac_v],
             "detection": {"lookahead_s": self.lookahead, "interval_s": self.cd_dt},
             "min_altitude_m": self.min_alt,
+            "area": self.area,
         }
