@@ -31,6 +31,23 @@ KEY_METRICS = (
     "lane_departures",
     "red_lights_passed",
     "route_completion",
+    "nmac_count",
+    "lowc_count",
+    "los_count",
+    "min_horizontal_separation_m",
+    "geofence_breaches",
+    "max_cross_track_error_m",
+)
+#: Campaign table columns: the first four of these that any run of the campaign has.
+TABLE_METRICS = (
+    "collisions",
+    "min_ttc_s",
+    "min_time_headway_s",
+    "nmac_count",
+    "lowc_count",
+    "min_horizontal_separation_m",
+    "geofence_breaches",
+    "min_distance_m",
 )
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "invalid": "magenta"}
 
@@ -292,17 +309,12 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
     try:
         t = Table(title=f"campaign {folder} ({summary.total} runs)", title_justify="left")
         if summary.total <= 40:
-            for col in (
-                "run",
-                "verdict",
-                "ended",
-                "collisions",
-                "min_ttc_s",
-                "min_time_headway_s",
-                "note",
-            ):
+            rows = list(store.rows())
+            present = {k for r in rows for k in (r["metrics"] or {})}
+            shown = [k for k in TABLE_METRICS if k in present][:4]
+            for col in ("run", "verdict", "ended", *shown, "note"):
                 t.add_column(col)
-            for row in store.rows():
+            for row in rows:
                 if row.get("role") == "reference":
                     continue
                 m = row["metrics"] or {}
@@ -312,7 +324,7 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
                     row["name"],
                     f"[{style}]{row['verdict']}[/]",
                     row["status"] or "-",
-                    *(_fmt(m.get(k)) for k in ("collisions", "min_ttc_s", "min_time_headway_s")),
+                    *(_fmt(m.get(k)) for k in shown),
                     (note or "")[:80],
                 )
         else:

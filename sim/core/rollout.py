@@ -104,7 +104,11 @@ class CollisionMonitor:
             i, j = i[hit], j[hit]
         n = self.controlled.size
         keys = i.astype(np.int64) * n + j
-        new = ~np.isin(keys, self.in_contact)
+        new = (
+            ~np.isin(keys, self.in_contact)
+            if keys.size and self.in_contact.size
+            else np.ones(keys.size, dtype=bool)
+        )
         self.in_contact = keys
         events = []
         ego_hit = False
