@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.core.geometry import grid_pairs
@@ -159,8 +159,8 @@ def test_grid_pairs_equal_brute_force_box_overlap(n, seed, cell):
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.floats(0, 250), st.floats(-math.pi, math.pi), st.floats(0, 250), st.floats(-math.pi, math.pi),
-    st.floats(-15, 15), st.floats(0.01, 1.0),
+    st.floats(0, 250), st.floats(-math.pi, math.pi), st.floats(0, 250),
+    st.floats(-math.pi, math.pi), st.floats(-15, 15), st.floats(0.01, 1.0),
 )  # fmt: skip
 def test_kinematics_respect_every_limit(tas, hdg, tgt_tas, tgt_hdg, tgt_vs, dt):
     """Invariants of one step: speed, turn rate and vertical acceleration within limits."""
@@ -174,7 +174,7 @@ def test_kinematics_respect_every_limit(tas, hdg, tgt_tas, tgt_hdg, tgt_vs, dt):
         A([0.0]), A([0.0]), A([1000.0]), A([hdg]), A([tas]), A([0.0]), A([tgt_hdg]), A([tgt_tas]),
         A([tgt_vs]), wind_e=0.0, wind_n=0.0, dt=dt, **lim,
     )  # fmt: skip
-    x, y, alt, hdg2, tas2, vs2, omega, vacc = (o[0] for o in out)
+    x, y, _, _, tas2, _, omega, vacc = (o[0] for o in out)
     assert abs(tas2 - tas) <= 1.0 * dt + 1e-9
     w_max = dyn.max_turn_rate(A([0.5 * (tas + tas2)]), A([0.6]), A([0.1]))[0]
     assert abs(omega) <= w_max + 1e-12
@@ -230,3 +230,166 @@ def test_every_air_metric_computes_on_an_air_log():
     assert out.metrics["geofence_breaches"].value == 1
     assert out.metrics["geofence_breach_depth_m"].value > 50
     assert out.metrics["geofence_breach_time_s"].value > 10
+
+
+def _traffic_scenario(write_yaml, n: int, box_m: float, extra_map: str = "", seed: int = 0):
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+dt: 0.5
+duration: 10
+seed: {seed}
+map:
+  air:
+    separation: {{horizontal: 600 m, vertical: 100 m}}
+    well_clear: {{dthr: 400 m, zthr: 60 m, tthr: 20 s}}
+    nmac: {{horizontal: 150 m, vertical: 30 m}}
+{extra_map}    traffic:
+      - count: {n}
+        kind: general_aviation
+        x_range: [0 m, {box_m} m]
+        y_range: [0 m, {box_m} m]
+        altitude_range: [900 m, 1100 m]
+        speed_range: [30 m/s, 60 m/s]
+entities:
+  - id: own
+    domain: air
+    kind: general_aviation
+    position: {{x: 0, y: 0}}
+    altitude: 1000 m
+    agent: plan-only
+    plan: [{{position: {{x: 1000, y: 1000}}}}]
+"""
+    return load_scenario(write_yaml(text)).scenario
+
+
+def _runtime(scenario):
+    from sim.core.rollout import World
+
+    return World.build(scenario, np.random.SeedSequence(scenario.seed)).runtimes["air"]
+
+
+# the fixture only writes a file, rewritten for every example
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(0, 10_000), st.sampled_from([20, 450]))
+def test_vectorised_monitors_equal_a_scalar_reference(write_yaml, seed, n):
+    """LoS, NMAC and well-clear flags of the runtime (spatial index past 300 aircraft)
+    equal plain-Python loops over every pair, straight from the definitions."""
+    rt = _runtime(_traffic_scenario(write_yaml, n, 8000.0 if n > 100 else 2000.0, seed=seed))
+    rt.monitor(0)
+    los = np.zeros(rt.n, bool)
+    nmac = np.zeros(rt.n, bool)
+    wcv = np.zeros(rt.n, bool)
+    for a in range(rt.n):
+        for b in range(a + 1, rt.n):
+            sx, sy = rt.x[b] - rt.x[a], rt.y[b] - rt.y[a]
+            vx, vy = rt.ve[b] - rt.ve[a], rt.vn[b] - rt.vn[a]
+            d, dz = math.hypot(sx, sy), abs(rt.alt[b] - rt.alt[a])
+            hit_los = d < 600 and dz < 100
+            hit_nmac = d < 150 and dz < 30
+            sv = sx * vx + sy * vy
+            v2 = vx * vx + vy * vy
+            tcpa = -sv / v2 if v2 > 0 else 0.0
+            dcpa = math.hypot(sx + tcpa * vx, sy + tcpa * vy)
+            tau = (400**2 - d * d) / sv if sv < 0 else -1.0
+            hit_wcv = dz <= 60 and (d <= 400 or (dcpa <= 400 and 0 <= tau <= 20))
+            for flag, hit in ((los, hit_los), (nmac, hit_nmac), (wcv, hit_wcv)):
+                if hit:
+                    flag[a] = flag[b] = True
+    assert np.array_equal(rt.in_los, los)
+    assert np.array_equal(rt.in_nmac, nmac)
+    assert np.array_equal(rt.in_wcv, wcv)
+
+
+def test_alert_levels_rise_as_the_intruder_closes():
+    """The alerting service goes corrective (≤ 55 s to LoWC) then warning (≤ 25 s), with
+    the predicted time to LoWC shrinking in step with time."""
+    out = run_loaded(load_scenario(SCENARIOS / "air" / "head_on.yaml"), agent="plan-only")
+    alerts = [e for e in out.result.events if e.kind == "daa_alert"]
+    assert [e.details["level"] for e in alerts] == ["corrective", "warning"]
+    first, second = alerts
+    assert 0 < first.details["time_to_lowc_s"] <= 55
+    assert 0 < second.details["time_to_lowc_s"] <= 25
+    lowc = next(e for e in out.result.events if e.kind == "loss_of_well_clear")
+    assert lowc.time_s == pytest.approx(first.time_s + first.details["time_to_lowc_s"], abs=0.2)
+
+
+def test_low_altitude_and_geofence_ceiling(write_yaml):
+    """An aircraft descending through the minimum altitude raises low_altitude once."""
+    text = """schema_version: 1
+id: t
+name: t
+description: t
+duration: 60
+map:
+  air:
+    min_altitude: 500 ft
+entities:
+  - id: own
+    domain: air
+    kind: general_aviation
+    position: {x: 0, y: 0}
+    altitude: 200 m
+    vertical_rate: -500 fpm
+    agent: plan-only
+    plan: [{position: {x: 0, y: 5000}, altitude: 100 m}]
+"""
+    out = run_loaded(load_scenario(write_yaml(text)))
+    low = [e for e in out.result.events if e.kind == "low_altitude"]
+    assert len(low) == 1 and low[0].details["altitude_m"] < 500 * 0.3048
+    assert out.metrics["low_altitude_time_s"].value > 10
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("position: {lat: 52.0, lon: 4.0}", "needs map.air.origin"),
+        ("position: {x: 0}", "give either x and y"),
+        ("position: {x: 0, y: 0}\n    speed: 400 kt", "outside the general_aviation's speed range"),
+        ("position: {x: 0, y: 0}\n    altitude_ft: 3", "altitude_ft"),
+    ],
+)
+def test_bad_air_input_gets_one_clear_line(write_yaml, snippet, message):
+    from sim.errors import ScenarioError
+
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+duration: 10
+entities:
+  - id: own
+    domain: air
+    kind: general_aviation
+    {snippet}
+    altitude: 1000 ft
+    agent: plan-only
+    plan: [{{position: {{x: 0, y: 5000}}}}]
+"""
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(write_yaml(text))
+
+
+def test_nan_action_is_an_agent_fault(write_yaml):
+    from agents.air.types import AirAction
+
+    class Broken:
+        name, version = "broken", "0"
+
+        def reset(self, briefing, *, rng):
+            pass
+
+        def act(self, obs):
+            return AirAction(float("nan"), 50.0, 0.0)
+
+    lo = load_scenario(SCENARIOS / "air" / "head_on.yaml")
+    from sim.core.rollout import rollout
+
+    res = rollout(lo.scenario, {"ownship": Broken()})
+    assert res.status == "error"
+    assert (
+        res.events[-1].kind == "agent_fault" and "non-finite" in res.events[-1].details["message"]
+    )
