@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.core.geometry import grid_pairs
+from sim.core.pairs import all_pairs, pairs_within
 from sim.domains.air import dynamics as dyn
 from sim.domains.air import separation as sep
 from sim.runner.run import run_loaded
@@ -103,12 +104,10 @@ def test_spatial_index_path_equals_all_pairs(n, seed, radius):
     x, y = rng.uniform(0, 100_000, n), rng.uniform(0, 100_000, n)
     valid = rng.random(n) > 0.1
     a = set(
-        zip(*(v.tolist() for v in sep.pairs_within(x, y, valid, radius, spatial=True)), strict=True)
+        zip(*(v.tolist() for v in pairs_within(x, y, valid, radius, spatial=True)), strict=True)
     )
     b = set(
-        zip(
-            *(v.tolist() for v in sep.pairs_within(x, y, valid, radius, spatial=False)), strict=True
-        )
+        zip(*(v.tolist() for v in pairs_within(x, y, valid, radius, spatial=False)), strict=True)
     )
     assert a == b
 
@@ -132,7 +131,7 @@ def test_swept_pairs_hold_every_conflict_of_all_pairs(n, seed):
         c = (t_in <= t_out) & (t_out > 0) & (t_in < look)
         return set(zip(i[c].tolist(), j[c].tolist(), strict=True))
 
-    ref = conflicts(*sep.all_pairs(valid))
+    ref = conflicts(*all_pairs(valid))
     got = conflicts(
         *sep.swept_pairs(x, y, ve, vn, valid, look, r, z=z, vz=vz, height=h, spatial=True)
     )
@@ -151,7 +150,7 @@ def test_grid_pairs_equal_brute_force_box_overlap(n, seed, cell):
     )
     got = set(zip(i.tolist(), j.tolist(), strict=True))
     assert len(got) == i.size  # each pair once
-    a, b = sep.all_pairs(valid)
+    a, b = all_pairs(valid)
     hit = (np.abs(x[a] - x[b]) <= hx[a] + hx[b]) & (np.abs(y[a] - y[b]) <= hy[a] + hy[b])
     hit &= np.abs(z[a] - z[b]) <= hz[a] + hz[b]
     assert got == set(zip(a[hit].tolist(), b[hit].tolist(), strict=True))
@@ -184,8 +183,7 @@ def test_kinematics_respect_every_limit(tas, hdg, tgt_tas, tgt_hdg, tgt_vs, dt):
 
 def test_flight_levels_and_lat_lon():
     assert parse_altitude("FL350") == pytest.approx(35_000 * 0.3048)
-    from sim.domains.air.runtime import to_local
-    from sim.domains.air.schema import Origin, Position
+    from sim.domains.geo import Origin, Position, to_local
 
     x, y = to_local(Position(lat=52.01, lon=4.01), Origin(lat=52.0, lon=4.0))
     assert y == pytest.approx(1111.95, rel=1e-4)  # 0.01° of latitude

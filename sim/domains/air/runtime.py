@@ -26,12 +26,12 @@ from agents.air.types import (
 from agents.protocol import frozen_array
 from sim.core.events import Event
 from sim.core.geometry import clamp, wrap_angle
+from sim.core.pairs import pairs_within
 from sim.domains.air import dynamics as dyn
 from sim.domains.air import separation as sep
-from sim.domains.air.schema import PRESETS, AirEntity, AirMap, Position
+from sim.domains.air.schema import PRESETS, AirEntity, AirMap
 from sim.domains.base import ActionInvalid, EntityMeta, Footprints
-
-EARTH_RADIUS_M = 6_371_000.0  # mean radius (IUGG), as BlueSky's flat-earth kwikdist uses
+from sim.domains.geo import to_local
 
 # lateral modes
 LAT_HOLD, LAT_LNAV, LAT_AGENT = 0, 1, 2
@@ -60,19 +60,6 @@ HEIGHT_M = {
     "multirotor": 0.4,
     "fixed_wing_drone": 0.3,
 }
-
-
-def to_local(pos: Position, origin: Any) -> tuple[float, float]:
-    """Local east/north metres of a position (flat earth about ``origin``:
-    x = R·Δλ·cos φ₀, y = R·Δφ, as BlueSky's ``kwikdist``; good to < 0.1 % within ~100 km)."""
-    if pos.x is not None and pos.y is not None:
-        return float(pos.x), float(pos.y)
-    if origin is None:
-        raise ValueError("a lat/lon position needs map.air.origin")
-    lat0 = math.radians(origin.lat)
-    x = EARTH_RADIUS_M * math.radians(pos.lon - origin.lon) * math.cos(lat0)
-    y = EARTH_RADIUS_M * math.radians(pos.lat - origin.lat)
-    return x, y
 
 
 class AirRuntime:
@@ -635,7 +622,7 @@ class AirRuntime:
             )
         # near list for LoS / NMAC / WCV until the next rebuild
         radius = self._near_radius()
-        ni, nj = sep.pairs_within(self.x, self.y, v, radius)
+        ni, nj = pairs_within(self.x, self.y, v, radius)
         vgap = max(self.H, self.zthr, self.nmac_v) + vz_bound * self.cd_dt
         keep = np.abs(self.alt[nj] - self.alt[ni]) <= vgap
         self.near_i, self.near_j = ni[keep], nj[keep]

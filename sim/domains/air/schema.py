@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sim.domains.geo import Origin, Position
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Altitude, Angle, AngularRate, Duration, Length, Speed
 
@@ -114,32 +115,6 @@ PRESETS: dict[str, TypePreset] = {
         "class, 11-30 m/s)",
     ),
 }
-
-
-class Position(StrictModel):
-    """``{x, y}`` in local metres, or ``{lat, lon}`` in degrees (needs ``map.air.origin``)."""
-
-    x: Length | None = None
-    y: Length | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Position:
-        xy = self.x is not None and self.y is not None
-        ll = self.lat is not None and self.lon is not None
-        if (
-            xy == ll
-            or (self.x is None) != (self.y is None)
-            or (self.lat is None) != (self.lon is None)
-        ):
-            raise ValueError("give either x and y (metres) or lat and lon (degrees)")
-        return self
-
-
-class Origin(StrictModel):
-    lat: float = Field(ge=-89, le=89)
-    lon: float = Field(ge=-180, le=180)
 
 
 class WindLayer(StrictModel):
