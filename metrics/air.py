@@ -170,25 +170,39 @@ def geofence_breach_time(run: RunData) -> MetricValue:
     return MetricValue(_duration(run, "geofence"))
 
 
+ROUTED = ("air", "water")
+
+
 def _plan_track(info: dict, slot: int, x0: float, y0: float) -> np.ndarray | None:
-    plan = info["extra"]["plans"][slot]
+    """The planned route of ``slot`` from its start: an aircraft's plan or a ship's route."""
+    extra = info["extra"]
+    plan = (extra.get("plans") or extra.get("routes") or [[]] * (slot + 1))[slot]
     if not plan:
         return None
     return np.array([[x0, y0]] + [[w["x_m"], w["y_m"]] for w in plan])
 
 
+def _routed(run: RunData) -> list[tuple[dict[str, np.ndarray], int, dict]]:
+    """(arrays, slot, domain info) of every controlled entity of a routed domain."""
+    out = []
+    for dom in ROUTED:
+        if dom in run.log.arrays:
+            info = run.log.meta["domains"][dom]
+            out += [(run.log.arrays[dom], e, info) for e in run.controlled.get(dom, [])]
+    return out
+
+
 @metric(
     "max_cross_track_error_m",
     unit="m",
-    domains=AIR,
+    domains=ROUTED,
     source="ASTM F3548-21 operational-intent conformance; RNP navigation accuracy (ICAO Doc 9613)",
 )
 def max_cross_track_error(run: RunData) -> MetricValue:
-    """Largest horizontal distance from a controlled aircraft to its planned route (the
-    polyline start → waypoints), over the run: flight-plan conformance."""
-    arr, slots, info = _ctl(run)
+    """Largest horizontal distance from a controlled aircraft or ship to its planned route
+    (the polyline start → waypoints), over the run: flight-plan / route conformance."""
     worst = float("nan")
-    for e in slots:
+    for arr, e, info in _routed(run):
         pts = _plan_track(info, e, arr["x_m"][0, e], arr["y_m"][0, e])
         if pts is None:
             continue
@@ -216,14 +230,18 @@ def _goal_time(run: RunData, eid: str) -> float | None:
     return None
 
 
-@metric("extra_path_length_m", unit="m", domains=AIR, source="BlueSky FLSTLOG (2-D distance flown)")
+@metric(
+    "extra_path_length_m", unit="m", domains=ROUTED, source="BlueSky FLSTLOG (2-D distance flown)"
+)
 def extra_path_length(run: RunData) -> MetricValue:
     """Horizontal distance flown up to the goal minus the planned route length; valid only
     when the goal was reached (inf otherwise)."""
     return _versus_plan(run, "path")
 
 
-@metric("delay_s", unit="s", domains=AIR, source="BlueSky FLSTLOG (flight time); route efficiency")
+@metric(
+    "delay_s", unit="s", domains=ROUTED, source="BlueSky FLSTLOG (flight time); route efficiency"
+)
 def delay(run: RunData) -> MetricValue:
     """Time to the goal minus the planned time (route length / initial ground speed);
     inf when the goal was not reached."""
@@ -231,9 +249,8 @@ def delay(run: RunData) -> MetricValue:
 
 
 def _versus_plan(run: RunData, what: str) -> MetricValue:
-    arr, slots, info = _ctl(run)
     out = float("nan")
-    for e in slots:
+    for arr, e, info in _routed(run):
         goal = info["goals"][e]
         if not goal:
             continue
@@ -244,12 +261,16 @@ def _versus_plan(run: RunData, what: str) -> MetricValue:
             k = round(t / run.log.dt)
             if what == "path":
                 step = np.hypot(np.diff(arr["x_m"][: k + 1, e]), np.diff(arr["y_m"][: k + 1, e]))
-                val = float(step.sum()) - goal["plan_length_m"] + goal["radius_m"]
+                val = float(step.sum()) - _length(goal) + goal["radius_m"]
             else:
                 v0 = max(float(arr["speed_mps"][0, e]), 1e-6)
-                val = t - (goal["plan_length_m"] - goal["radius_m"]) / v0
+                val = t - (_length(goal) - goal["radius_m"]) / v0
         out = val if np.isnan(out) else max(out, val)
     return MetricValue(out, valid=not np.isnan(out))
+
+
+def _length(goal: dict) -> float:
+    return float(goal.get("plan_length_m", goal.get("route_length_m", 0.0)))
 
 
 @metric("max_bank_deg", unit="deg", domains=AIR, source="co-ordinated turn φ = atan(ω·V/g)")

@@ -106,3 +106,4 @@ def compute_metrics(run: RunData) -> dict[str, MetricValue]:
 from metrics import air as _air  # noqa: E402,F401
 from metrics import common as _common  # noqa: E402,F401
 from metrics import road as _road  # noqa: E402,F401
+from metrics import water as _water  # noqa: E402,F401

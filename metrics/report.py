@@ -37,6 +37,8 @@ EVENT_COUNTS = {
     "nmac_count": "near mid-air collisions",
     "lowc_count": "losses of well clear",
     "geofence_breaches": "geofence breaches",
+    "groundings": "groundings",
+    "colreg_findings": "COLREG rule findings",
 }
 MAX_DETAILED_FAILURES = 50
 

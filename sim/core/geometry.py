@@ -102,6 +102,17 @@ def wrap_angle(a: np.ndarray | float) -> np.ndarray | float:
     return (np.asarray(a) + np.pi) % (2.0 * np.pi) - np.pi
 
 
+def crab_heading(
+    track: np.ndarray, speed: np.ndarray, drift_e: np.ndarray | float, drift_n: np.ndarray | float
+) -> np.ndarray:
+    """Heading (bearing) that makes good the ground track ``track`` at ``speed`` through the
+    air or water when the medium drifts by (drift_e, drift_n): ψ = χ + asin(−w⊥ / V), w⊥ the
+    drift component to the right of the track (clamped when the drift exceeds the speed)."""
+    cross = np.asarray(drift_e) * np.cos(track) - np.asarray(drift_n) * np.sin(track)
+    ratio = clamp(-cross / np.maximum(speed, 1e-6), -1.0, 1.0)
+    return track + np.arcsin(ratio)
+
+
 def project_to_segments(
     px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -41,16 +41,6 @@ def vertical_rate_command(
     return np.sign(e) * mag
 
 
-def wind_correction(
-    track: np.ndarray, tas: np.ndarray, wind_e: np.ndarray | float, wind_n: np.ndarray | float
-) -> np.ndarray:
-    """Heading that makes the ground track ``track``: ψ = χ + asin(−w⊥ / V), w⊥ the wind
-    component to the right of the track (clamped when the wind exceeds the airspeed)."""
-    cross = np.asarray(wind_e) * np.cos(track) - np.asarray(wind_n) * np.sin(track)
-    ratio = clamp(-cross / np.maximum(tas, 1e-6), -1.0, 1.0)
-    return track + np.arcsin(ratio)
-
-
 def advance(
     x: np.ndarray,
     y: np.ndarray,

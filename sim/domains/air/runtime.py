@@ -25,7 +25,7 @@ from agents.air.types import (
 )
 from agents.protocol import frozen_array
 from sim.core.events import Event
-from sim.core.geometry import clamp, wrap_angle
+from sim.core.geometry import clamp, crab_heading, wrap_angle
 from sim.core.pairs import pairs_within
 from sim.domains.air import dynamics as dyn
 from sim.domains.air import separation as sep
@@ -369,7 +369,7 @@ class AirRuntime:
             self.lat_mode[done] = LAT_HOLD
             self.wp_idx[done] = self.wp_count[done] - 1
         we, wn = self.wind.at(self.alt[rows])
-        self.tgt_hdg[rows] = dyn.wind_correction(track, self.tas[rows], we, wn)
+        self.tgt_hdg[rows] = crab_heading(track, self.tas[rows], we, wn)
         k = self.wp_idx[rows]
         alt_c, spd_c = self.wp[rows, k, 2], self.wp[rows, k, 3]
         has_alt = np.isfinite(alt_c)

@@ -1,0 +1,1 @@
+"""Water agents: the types they exchange with the simulator and the reference masters."""
