@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 from sim.domains.base import Loc
+from sim.domains.water.colreg import place_encounter
 from sim.domains.water.runtime import WaterRuntime
 from sim.domains.water.schema import PRESETS, WaterEntity, WaterMap
 from sim.errors import suggest
@@ -93,14 +93,25 @@ class WaterDomain:
                             "place relative to a vessel that is not placed itself",
                         )
                     )
-                elif pl.bearing is not None and abs(math.sin(pl.bearing)) > pl.speed_ratio:
-                    out.append(
-                        (
-                            ("entities", i, "placement"),
-                            f"no course meets from bearing {math.degrees(pl.bearing):.1f} deg "
-                            f"at speed ratio {pl.speed_ratio:g} (needs |sin(bearing)| <= ratio)",
-                        )
+                else:
+                    ref = water_ids[pl.to]
+                    ref_speed = (
+                        ref.speed if ref.speed is not None else PRESETS[ref.kind].service_speed
                     )
+                    try:  # the same solve as at build time, on the reference's initial state
+                        place_encounter(
+                            0.0,
+                            0.0,
+                            ref.heading,
+                            ref_speed,
+                            speed_ratio=pl.speed_ratio,
+                            tcpa=pl.tcpa,
+                            dcpa=pl.dcpa,
+                            bearing=pl.bearing,
+                            relative_course=pl.relative_course,
+                        )
+                    except ValueError as exc:
+                        out.append((("entities", i, "placement"), str(exc)))
             for m, man in enumerate(e.manoeuvres):
                 ref = man.when.to
                 if ref is not None and ref not in ids:

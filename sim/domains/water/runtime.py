@@ -175,6 +175,10 @@ class WaterRuntime:
         self._drift()
         self.cg = wmap.colreg
         self.sd = wmap.ship_domain
+        sd = self.sd
+        self.domain_reach = max(sd.ahead, sd.port, sd.astern, sd.starboard) * self.length + (
+            0.5 * self.beam
+        )
         self.restricted = wmap.visibility == "restricted"
         self.rebuild_every = max(1, round(REBUILD_S / self.dt))
         self.pi_ = np.zeros(0, dtype=np.int64)
@@ -571,8 +575,10 @@ class WaterRuntime:
         vx, vy = self.ve[j] - self.ve[i], self.vn[j] - self.vn[i]
         tcpa, dcpa = cpa(sx, sy, vx, vy)
         closing = sx * vx + sy * vy < 0
-        b_i = cr.relative_bearing(self.x[i], self.y[i], self.psi[i], self.x[j], self.y[j])
-        b_j = cr.relative_bearing(self.x[j], self.y[j], self.psi[j], self.x[i], self.y[i])
+        # one arctan2 for both: the bearing of i from j is the reciprocal of j from i
+        brg = np.arctan2(sx, sy)
+        b_i = np.mod(brg - self.psi[i], 2 * np.pi)
+        b_j = np.mod(brg + np.pi - self.psi[j], 2 * np.pi)
         cg = self.cg
         c_ij = cr.classify(
             b_i,
@@ -594,13 +600,17 @@ class WaterRuntime:
         risk = (
             closing & (dcpa < cg.cpa_risk) & (tcpa > 0) & (tcpa < cg.tcpa_risk) & (rng < cg.range)
         )
+        # ship domains: only pairs closer than the largest semi-axis can be inside one
         sd = self.sd
-        dom_i = rng < cr.domain_radius(
-            b_i, self.length[i], self.beam[i], sd.ahead, sd.port, sd.astern, sd.starboard
-        )
-        dom_j = rng < cr.domain_radius(
-            b_j, self.length[j], self.beam[j], sd.ahead, sd.port, sd.astern, sd.starboard
-        )
+        dom_i = np.zeros(i.size, dtype=bool)
+        dom_j = np.zeros(i.size, dtype=bool)
+        reach = self.domain_reach
+        close = np.flatnonzero(rng < np.maximum(reach[i], reach[j]))
+        if close.size:
+            ci, cj, cr_ = i[close], j[close], rng[close]
+            axes = (sd.ahead, sd.port, sd.astern, sd.starboard)
+            dom_i[close] = cr_ < cr.domain_radius(b_i[close], self.length[ci], self.beam[ci], *axes)
+            dom_j[close] = cr_ < cr.domain_radius(b_j[close], self.length[cj], self.beam[cj], *axes)
         # per-ship summaries
         self.nearest = np.full(self.n, np.inf)
         np.minimum.at(self.nearest, i, rng)
