@@ -30,9 +30,10 @@ LEGEND = [
     ("traffic (AIS)", BACKGROUND_VEHICLE),
     ("traffic without AIS", NO_AIS),
     ("land", LAND),
-    ("shallow water", SHALLOW),
+    ("shallow water (< 10 m)", SHALLOW),
 ]
 FOLLOW_VIEW_M = 6000.0
+SHALLOW_M = 10.0  # drawn as shallow water below this depth
 
 
 def bounds(dom: Mapping[str, Any]) -> tuple[float, float, float, float]:
@@ -41,8 +42,10 @@ def bounds(dom: Mapping[str, Any]) -> tuple[float, float, float, float]:
 
 def draw_static(surf: pygame.Surface, cam: Any, dom: Mapping[str, Any]) -> None:
     m = dom["map"]
+    if m["default_depth_m"] < SHALLOW_M:  # shallow by default: the charted areas are the water
+        surf.fill(SHALLOW)
     for area in sorted(m["depth_areas"], key=lambda a: -a["depth_m"]):
-        shade = SHALLOW if area["depth_m"] < 15 else DEEP
+        shade = SHALLOW if area["depth_m"] < SHALLOW_M else DEEP
         pygame.draw.polygon(surf, shade, cam.to_screen(np.asarray(area["polygon"], dtype=float)))
     for poly in m["land"]:
         pts = cam.to_screen(np.asarray(poly, dtype=float))
