@@ -39,6 +39,8 @@ EVENT_COUNTS = {
     "geofence_breaches": "geofence breaches",
     "groundings": "groundings",
     "colreg_findings": "COLREG rule findings",
+    "spads": "signals passed at danger",
+    "protection_interventions": "train protection interventions",
 }
 MAX_DETAILED_FAILURES = 50
 

@@ -27,7 +27,7 @@ def test_load_by_path_and_by_entry_point():
 @pytest.mark.parametrize(
     ("spec", "msg"),
     [
-        ("ac", r"no agent named 'ac'\. Did you mean 'acc'\? Registered: acc, colreg-pilot, constant-speed"),
+        ("ac", r"no agent named 'ac'\. Did you mean 'acc'\? Registered: acc, colreg-pilot, "),
         (
             "agents.road.acc:AdaptiveCruse",
             r"has no 'AdaptiveCruse'\. Did you mean 'AdaptiveCruise'",

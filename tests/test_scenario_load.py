@@ -60,7 +60,9 @@ def test_every_problem_is_reported(write_yaml):
     probs = _problems(write_yaml, text)
     assert len(probs) == 3
     assert any(
-        "entities[1].domain: unknown domain 'wter'. Did you mean 'water'? Known: air, road, water" in p for p in probs
+        "entities[1].domain: unknown domain 'wter'. Did you mean 'water'? "
+        "Known: air, rail, road, water" in p
+        for p in probs
     )
     assert any("entities[0].lan: unknown field 'lan'. Did you mean 'lane'?" in p for p in probs)
 

@@ -16,6 +16,7 @@ from sim.errors import ScenarioError, suggest
 BUILTIN: dict[str, str] = {
     "road": "sim.domains.road:DOMAIN",
     "air": "sim.domains.air:DOMAIN",
+    "rail": "sim.domains.rail:DOMAIN",
     "water": "sim.domains.water:DOMAIN",
 }
 

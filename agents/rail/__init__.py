@@ -1,0 +1,1 @@
+"""Rail agents: the types they exchange with the simulator and the reference drivers."""
