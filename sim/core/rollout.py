@@ -230,8 +230,22 @@ def rollout(
     rule_stops = set(scenario.terminate_on) - {"collision", "goal"}
     controlled_set = set(controlled)
 
+    def exchange() -> None:
+        """Domains that share infrastructure (a rail level crossing guarding a road) publish
+        states and read the others' (optional ``publish``/``receive`` runtime methods)."""
+        bus: dict[str, Any] = {}
+        for rt in world.runtimes.values():
+            pub = getattr(rt, "publish", None)
+            if pub is not None:
+                bus.update(pub())
+        for rt in world.runtimes.values():
+            rec = getattr(rt, "receive", None)
+            if rec is not None:
+                rec(bus)
+
     def observe_monitors(tick: int) -> bool:
         """Monitors and recording at ``tick``; True when a terminal event happened."""
+        exchange()
         terminal = False
         for name, rt in world.runtimes.items():
             evs = rt.monitor(tick)

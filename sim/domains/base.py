@@ -114,6 +114,11 @@ class DomainRuntime(Protocol):
         """True when every controlled entity with a goal has reached it (and one has a goal)."""
         ...
 
+    # Optional, for infrastructure shared between domains (a level crossing): the engine
+    # calls ``publish() -> dict[str, Any]`` on every runtime that has it, merges the dicts and
+    # hands the result to ``receive(bus)`` of every runtime that has it, each tick before the
+    # monitors. Keys are namespaced strings, e.g. "level_crossing:LC1".
+
 
 class Domain(Protocol):
     """A domain plugin: its scenario schema, a factory for runtimes, and its drawing code.

@@ -279,6 +279,12 @@ class RoadRuntime:
         self.front_prev = self.fleet.s_m + 0.5 * self.length
         self.road_prev = self.fleet.road.copy()
         self.sig_state = net.signal_states(0.0)
+        # in the network's (sorted) signal order
+        by_id = {sg.id: sg for sg in scenario.map.road.signals}
+        sigs = [by_id[i] for i in net.sig_ids]
+        self.external = {i: sg.external for i, sg in enumerate(sigs) if sg.external}
+        self.box_length = np.array([sg.box_length for sg in sigs], dtype=float)
+        self.bus: Mapping[str, Any] = {}
 
     # ------------------------------------------------------------------ manoeuvres
     def _build_manoeuvres(self, entities: Sequence[RoadEntity], ref_id: str) -> None:
@@ -968,6 +974,8 @@ class RoadRuntime:
         events: list[Event] = []
         ids = self.meta.ids
         self.sig_state = net.signal_states(time_s)
+        for i, ext in self.external.items():  # level crossings: red while barriers are down
+            self.sig_state[i] = 2 if self.bus.get(f"level_crossing:{ext}", False) else 0
         off, out, over = self._update_monitors_state()
         for kind, now, prev in (
             ("offroad", off, self.offroad),
@@ -1030,6 +1038,27 @@ class RoadRuntime:
                     )
                 )
         return events
+
+    def publish(self) -> dict[str, Any]:
+        """Whether a road entity stands in the conflict zone of each signal driven by a
+        level crossing (for the rail domain's drivers: an obstacle on the crossing)."""
+        out: dict[str, Any] = {}
+        f = self.fleet
+        for i, ext in self.external.items():
+            s0 = self.net.sig_s[i]
+            s1 = s0 + self.box_length[i]
+            on = (
+                f.valid
+                & (f.road == self.net.sig_road[i])
+                & (f.s_m + 0.5 * self.length > s0)
+                & (f.s_m - 0.5 * self.length < s1)
+            )
+            out[f"crossing_occupied:{ext}"] = bool(on.any())
+        return out
+
+    def receive(self, bus: Mapping[str, Any]) -> None:
+        """States published by other domains (level-crossing barriers)."""
+        self.bus = bus
 
     def goals_reached(self) -> bool:
         return self.has_goal and bool(self.goal_done[self.controlled].all())

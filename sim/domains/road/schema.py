@@ -95,8 +95,20 @@ class SignalSpec(StrictModel):
     id: str = Field(pattern=ID_PATTERN)
     road: str
     s: Length = Field(ge=0)
-    phases: list[Phase] = Field(min_length=1, description="repeating phase plan")
+    phases: list[Phase] = Field(
+        default_factory=lambda: [Phase(state="green", duration=60.0)],
+        min_length=1,
+        description="repeating phase plan",
+    )
     offset: Duration = Field(0.0, description="time into the plan at t = 0")
+    external: str | None = Field(
+        None,
+        description="driven by another domain instead of phases: the id of a rail level "
+        "crossing (red while its barriers are down)",
+    )
+    box_length: Length = Field(
+        10.0, gt=0, description="length of the conflict zone beyond the stop line (crossing)"
+    )
 
 
 class Traffic(StrictModel):
