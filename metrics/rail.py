@@ -138,6 +138,18 @@ def min_separation_margin(run: RunData) -> MetricValue:
     return MetricValue(best)
 
 
+def _stops_due(run: RunData, *, timed: bool = False) -> int:
+    """Timetable stops of the controlled trains (with an arrival time when ``timed``)."""
+    info = run.log.meta["domains"].get("rail", {})
+    tables = info.get("extra", {}).get("timetables", [])
+    return sum(
+        1
+        for e in run.controlled.get("rail", [])
+        for st in tables[e]
+        if not timed or st.get("arrive") is not None
+    )
+
+
 @metric(
     "station_stop_error_m",
     unit="m",
@@ -149,8 +161,12 @@ def station_stop_error(run: RunData) -> MetricValue:
     timetable stops; inf when a stop was passed without stopping; invalid without stops."""
     arr_ = _events(run, "station_arrival")
     missed = run.events_of("station_missed")
-    if missed:
-        return MetricValue(float("inf"), details={"missed": [e.details["station"] for e in missed]})
+    due = _stops_due(run)
+    if missed or len(arr_) < due:
+        return MetricValue(
+            float("inf"),
+            details={"missed": [e.details["station"] for e in missed], "due": due},
+        )
     if not arr_:
         return MetricValue(float("nan"), valid=False)
     return MetricValue(max(abs(float(e.details["stop_error_m"])) for e in arr_))
@@ -170,6 +186,9 @@ def max_arrival_delay(run: RunData) -> MetricValue:
         for e in run.events_of("station_arrival")
         if e.details["delay_s"] is not None
     ]
+    timed = _stops_due(run, timed=True)
+    if len(d) < timed:  # a timed stop never reached (or passed without stopping)
+        return MetricValue(float("inf"), details={"due": timed, "made": len(d)})
     if not d:
         return MetricValue(float("nan"), valid=False)
     worst = max(d)

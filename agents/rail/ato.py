@@ -93,7 +93,22 @@ class SupervisedATO:
             if v < 1.0:  # creep the last metres
                 return RailAction(0.15 if stop_d > 1.0 else -0.3)
             return RailAction(max(-1.0, min(1.0, -a_req / b.service_decel_mps2)))
-        if v_ref <= 0.01 and v < 0.05:
-            return RailAction(-1.0)
-        err = v_ref - v
-        return RailAction(max(-1.0, min(1.0, 0.5 * err)))
+        nearest = min(d for d, vt in targets if vt == 0.0)
+        if (v_ref <= 0.01 and v < 0.3) or (nearest < 15.0 and v < 1.0):
+            return RailAction(-1.0)  # hold at a stop, whatever the gradient
+        return RailAction(self._demand(v_ref, v, o.gradient))
+
+    def _demand(self, v_ref: float, v: float, gradient: float) -> float:
+        """Acceleration a* = 0.5·(v_ref − v) (capped at service braking) turned into a demand
+        with feed-forward of resistance and gradient from the train's own model."""
+        b = self.b
+        m = b.mass_kg
+        a_cmd = max(0.5 * (v_ref - v), -b.service_decel_mps2)
+        force = (
+            m * b.rotating_mass_factor * a_cmd + b.davis_a_n * (v > 0) + b.davis_c_ns2pm2 * v * v
+        )
+        force += m * G0_MPS2 * gradient
+        if force >= 0:
+            f_max = min(b.max_traction_n, b.max_power_w / max(v, 0.1))
+            return max(0.0, min(1.0, force / max(f_max, 1.0)))
+        return max(-1.0, force / (m * b.service_decel_mps2))

@@ -308,6 +308,7 @@ class RailRuntime:
                 for k in range(self.n):
                     if s in self.locks[k] and s not in self.passed_sig[k]:
                         del self.locks[k][s]
+                        self._authority()
                         events.append(
                             Event(
                                 tick,
@@ -378,6 +379,8 @@ class RailRuntime:
         d = self.eoa[rows] - p - STOP_MARGIN_M
         for i, k in enumerate(rows):
             idx = self.stop_idx[k]
+            if idx < len(self.stops[k]) and self.stops[k][idx]["arrived_at"] is not None:
+                idx += 1  # stopped there already: the next stop is the target
             if idx < len(self.stops[k]) and self.stops[k][idx]["p"] is not None:
                 d[i] = min(d[i], self.stops[k][idx]["p"] - p[i])
         d = np.minimum(d, self._obstacle_distance(rows) - 20.0)
@@ -473,8 +476,12 @@ class RailRuntime:
         for i, k in enumerate(rows):
             latch = self.prot_latch[k]
             # passing the end of authority trips the train (emergency brake to standstill)
-            # (a tripped train is held at standstill: the trip is not released here)
-            if self.tripped[k] or (latch == PROT_EB and v[i] > 0.01) or v[i] > ebi[i]:
+            if d[i] <= 0.0 and v[i] > 0.0:
+                self.tripped[k] = True  # passed the supervised location
+            # a tripped train is held; an emergency brake is released only at standstill
+            # once the agent stops demanding traction (its acknowledgement)
+            held = latch == PROT_EB and (v[i] > 0.01 or self.demand[k] > 0.0)
+            if self.tripped[k] or held or v[i] > ebi[i]:
                 state = PROT_EB
             elif v[i] > sbi[i] or (latch == PROT_SB and v[i] > permitted[i]):
                 state = PROT_SB
