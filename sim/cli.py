@@ -37,6 +37,11 @@ KEY_METRICS = (
     "min_horizontal_separation_m",
     "geofence_breaches",
     "max_cross_track_error_m",
+    "spads",
+    "protection_interventions",
+    "station_stop_error_m",
+    "colreg_findings",
+    "min_cpa_m",
 )
 #: Campaign table columns: the first four of these that any run of the campaign has.
 TABLE_METRICS = (
@@ -47,6 +52,10 @@ TABLE_METRICS = (
     "lowc_count",
     "min_horizontal_separation_m",
     "geofence_breaches",
+    "spads",
+    "protection_interventions",
+    "colreg_findings",
+    "groundings",
     "min_distance_m",
 )
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "invalid": "magenta"}

@@ -167,6 +167,8 @@ class RailRuntime:
                 if pc is not None:
                     self.lc_path[k, j] = pc
         self.lc_occupied = np.zeros(len(self.lcs), dtype=bool)
+        self.lc_since = np.zeros(len(self.lcs))
+        self.time_s = 0.0
         # obstacles (track obstacles) in each train's path coordinates
         obst = np.flatnonzero(~self.is_train)
         self.obst_path = np.full((n, obst.size), np.nan)
@@ -520,6 +522,7 @@ class RailRuntime:
 
     # ------------------------------------------------------------------ stepping
     def step(self, tick: int) -> list[Event]:
+        self.time_s = (tick + 1) * self.dt  # the state after this step
         events = self._interlocking(tick)
         self._background(tick)
         events += self._protection(tick)
@@ -678,12 +681,17 @@ class RailRuntime:
             pc = self.lc_path[:, j]
             d = pc - self.p
             warn = np.maximum(self.v * lc.warning_time, lc.min_warning_distance)
-            near = (
-                tr & np.isfinite(pc) & (((d >= 0) & (d <= warn)) | ((d < 0) & (d > -self.length)))
-            )
+            on = (d < 0) & (d > -self.length)
+            near = tr & np.isfinite(pc) & (((d >= 0) & (d <= warn)) | on)
             closed[j] = bool(near.any())
+        t = self.time_s
+        self.lc_since = np.where(closed & ~self.lc_closed, t, self.lc_since)
         self.lc_closed = closed
-        return {f"level_crossing:{lc.id}": bool(c) for lc, c in zip(self.lcs, closed, strict=True)}
+        # the road light: yellow for the first yellow_time of a closure, then red (SUMO: 3 s)
+        return {
+            f"level_crossing:{lc.id}": (0 if not c else 1 if t - since < lc.yellow_time else 2)
+            for lc, c, since in zip(self.lcs, closed, self.lc_since, strict=True)
+        }
 
     def receive(self, bus: Mapping[str, Any]) -> None:
         """Road vehicles standing on a crossing (published by the road domain) are

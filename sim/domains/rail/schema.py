@@ -177,6 +177,7 @@ class LevelCrossing(StrictModel):
     at: Length = Field(ge=0)
     warning_time: Duration = Field(30.0, gt=0)
     min_warning_distance: Length = Field(300.0, ge=0)
+    yellow_time: Duration = Field(3.0, ge=0, description="road light yellow before red (SUMO 3 s)")
 
 
 class Protection(StrictModel):

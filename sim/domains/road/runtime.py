@@ -974,8 +974,8 @@ class RoadRuntime:
         events: list[Event] = []
         ids = self.meta.ids
         self.sig_state = net.signal_states(time_s)
-        for i, ext in self.external.items():  # level crossings: red while barriers are down
-            self.sig_state[i] = 2 if self.bus.get(f"level_crossing:{ext}", False) else 0
+        for i, ext in self.external.items():  # level crossings: 0 open, 1 closing, 2 closed
+            self.sig_state[i] = int(self.bus.get(f"level_crossing:{ext}", 0))
         off, out, over = self._update_monitors_state()
         for kind, now, prev in (
             ("offroad", off, self.offroad),
