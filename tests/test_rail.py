@@ -1,0 +1,316 @@
+"""Rail domain: closed-form dynamics and braking curves, interlocking invariants, shipped
+verdicts with the reference and the null agent, the mixed road-rail world."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.domains.rail.runtime import adhesion_coefficient, curve_speed, margin
+from sim.runner.run import run_loaded
+from sim.runner.suite import load_suite
+from sim.scenario import load_scenario
+from sim.units import G0_MPS2
+from tests.conftest import SCENARIOS
+
+ENTRIES = load_suite(SCENARIOS / "suites" / "rail.yaml").entries
+MIXED = load_suite(SCENARIOS / "suites" / "mixed.yaml").entries
+KMH = 1 / 3.6
+
+
+def _line(
+    write_yaml, body: str, *, gradient: float = 0.0, extra_map: str = "", dt: str = "0.1"
+) -> object:
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+dt: {dt}
+duration: 600
+map:
+  rail:
+    tracks:
+      - id: line
+        geometry: [{{line: 30 km}}]
+        speed: [{{at: 0 m, speed: 300 km/h}}]
+        gradient: [{{at: 0 m, gradient: {gradient}}}]
+entities:
+{body}"""
+    return load_scenario(write_yaml(text)).scenario
+
+
+class Const:
+    """A test driver that holds one demand."""
+
+    name, version = "const", "0"
+
+    def __init__(self, demand: float) -> None:
+        self.demand = demand
+
+    def reset(self, briefing, *, rng):
+        pass
+
+    def act(self, obs):
+        from agents.rail.types import RailAction
+
+        return RailAction(self.demand)
+
+
+def _run(scenario, demand: float):
+    from sim.core.rollout import rollout
+
+    return rollout(scenario, {"train": Const(demand)})
+
+
+def test_constant_deceleration_stopping_distance(write_yaml):
+    """Full service braking on level track, no resistance at these speeds worth the name
+    except Davis: the stopping distance is v²/(2·b_eff) with the brake build-up added."""
+    body = (
+        "  - {id: train, domain: rail, kind: rb425, path: [line], at: 100 m, "
+        "speed: 100 km/h, agent: full-traction}\n"
+    )
+    sc = _line(write_yaml, body, dt="0.01")
+    res = _run(sc, -1.0)
+    a = res.log.arrays["rail"]
+    stop = int(np.argmax(a["speed_mps"][:, 0] <= 0))
+    dist = a["p_m"][stop, 0] - 100.0
+    v0 = 100 * KMH
+    # brakes build up as 1 − e^(−t/τ) (τ = 2 s): the lag costs v0·τ of distance; the Davis
+    # resistance helps a little (≤ 2 %)
+    ideal = v0**2 / (2 * 1.0) + v0 * 2.0
+    assert dist == pytest.approx(ideal, rel=0.03)
+
+
+def test_davis_resistance_at_a_given_speed(write_yaml):
+    """Coasting on level track: m(1+ρ)·dv/dt = −(A + C·v²) with A, C fitted to the preset's
+    resistance at 0 and at v_max (RB425: 2.6 kN and 18.7 kN at 160 km/h)."""
+    body = (
+        "  - {id: train, domain: rail, kind: rb425, path: [line], at: 100 m, "
+        "speed: 160 km/h, agent: full-traction}\n"
+    )
+    sc = _line(write_yaml, body, dt="0.01")
+    res = _run(sc, 0.0)
+    a = res.log.arrays["rail"]
+    m, rho = 138_000.0, 0.04
+    decel = -a["accel_mps2"][1, 0]
+    v = a["speed_mps"][0, 0]
+    r = 2600.0 + (18_700.0 - 2600.0) * (v / (160 * KMH)) ** 2
+    assert decel == pytest.approx(r / (m * (1 + rho)), rel=2e-3)
+
+
+def test_traction_power_limit(write_yaml):
+    """Full traction at high speed: F = min(F_max, P/v) with P = F(v_max)·v_max; ICE3 at
+    200 km/h: F = 96 kN · 300/200."""
+    body = (
+        "  - {id: train, domain: rail, kind: ice3, path: [line], at: 100 m, "
+        "speed: 200 km/h, agent: full-traction}\n"
+    )
+    sc = _line(write_yaml, body, dt="0.01")
+    res = _run(sc, 1.0)
+    a = res.log.arrays["rail"]
+    v = a["speed_mps"][0, 0]
+    m, rho = 420_000.0, 0.04
+    f = min(300_000.0, 96_000.0 * 300 / 200)
+    r = 7400.0 + (71_800.0 - 7400.0) * (v / (300 * KMH)) ** 2
+    assert a["accel_mps2"][1, 0] == pytest.approx((f - r) / (m * (1 + rho)), rel=5e-3)
+    # traction work: the energy counter equals ∫ F·v dt
+    e = a["energy_j"][-1, 0]
+    assert e > 0 and np.all(np.diff(a["energy_j"][:, 0]) >= 0)
+
+
+def test_ebd_and_intervention_curves_hand_computed():
+    """v·t + v²/(2a) = d: a = 1.04 m/s² (0.8 × 1.3), T_be = 3 s, d = 1000 m →
+    v = −3.12 + √(3.12² + 2080) = 42.61 m/s; with v_t = 10 m/s the root grows accordingly."""
+    v = curve_speed(np.array([1000.0]), np.array([0.0]), np.array([1.04]), 3.0)[0]
+    assert v == pytest.approx(-3.12 + math.sqrt(3.12**2 + 2080.0), rel=1e-12)
+    v2 = curve_speed(np.array([1000.0]), np.array([10.0]), np.array([1.04]), 3.0)[0]
+    assert v2 * 3.0 + (v2**2 - 100.0) / 2.08 == pytest.approx(1000.0, rel=1e-9)
+    # SUBSET-026 ceiling margins: 7.5 km/h EBI at or below 110 km/h, 15 at 210 km/h and above
+    assert margin("ebi", np.array([100 * KMH]))[0] == pytest.approx(7.5 * KMH)
+    assert margin("ebi", np.array([160 * KMH]))[0] == pytest.approx(11.25 * KMH)
+    assert margin("ebi", np.array([250 * KMH]))[0] == pytest.approx(15 * KMH)
+
+
+def test_curtius_kniffler_adhesion():
+    mu0 = adhesion_coefficient(np.array([0.0]), np.array([1.0]))[0]
+    assert mu0 == pytest.approx(0.161 + 7.5 / 44.0)
+    assert adhesion_coefficient(np.array([100 * KMH]), np.array([0.5]))[0] == pytest.approx(
+        0.5 * (0.161 + 7.5 / 144.0)
+    )
+    # braking on low adhesion is capped at μ·g
+    assert mu0 * 0.3 * G0_MPS2 < 1.0
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.floats(60, 160),
+    st.floats(-25, 25),
+    st.floats(0.3, 1.0),
+    st.floats(1500, 5000),
+)
+def test_a_sane_agent_with_protection_never_passes_a_red_signal(
+    write_yaml, speed, gradient, adhesion, signal
+):
+    """With the protection on, the reference ATO stops before a signal held at danger for any
+    approach speed, gradient and adhesion (and the protection never has to brake)."""
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+dt: 0.2
+duration: 500
+map:
+  rail:
+    tracks:
+      - id: line
+        geometry: [{{line: 12 km}}]
+        speed: [{{at: 0 m, speed: 160 km/h}}]
+        gradient: [{{at: 0 m, gradient: {gradient:.2f}}}]
+    signals:
+      - {{id: S2, track: line, at: {signal:.1f} m}}
+      - {{id: S3, track: line, at: {signal + 3000:.1f} m}}
+    adhesion: [{{track: line, start: 0 m, end: 12 km, factor: {adhesion:.3f}}}]
+    protection: {{enabled: true}}
+entities:
+  - {{id: train, domain: rail, kind: rb425, path: [line], at: 100 m,
+      speed: {speed:.1f} km/h, agent: supervised-ato}}
+  - {{id: blocker, domain: rail, kind: obstacle, path: [line], at: {signal + 1500:.1f} m}}
+"""
+    out = run_loaded(load_scenario(write_yaml(text)))
+    assert out.metrics["spads"].value == 0
+    assert out.metrics["collisions"].value == 0
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(0, 20), min_size=2, max_size=6, unique=True), st.integers(0, 1000))
+def test_interlocking_never_gives_two_trains_overlapping_routes(write_yaml, blocks, seed):
+    """Trains starting in different blocks, at random speeds: no track interval is ever
+    claimed (body or locked route) by two trains at once, so they never meet."""
+    from sim.core.rollout import World
+
+    rng = np.random.default_rng(seed)
+    starts = [300.0 + 1200.0 * b + 700.0 for b in sorted(blocks)]
+    sigs = "".join(
+        f"      - {{id: S{k}, track: line, at: {300 + 1200 * k} m}}\n" for k in range(24)
+    )
+    trains = "".join(
+        f"  - {{id: t{k}, domain: rail, kind: rb425, path: [line], at: {s:.1f} m, "
+        f"speed: {rng.uniform(0, 120):.1f} km/h}}\n"
+        for k, s in enumerate(starts)
+    )
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+dt: 0.5
+duration: 100
+map:
+  rail:
+    tracks:
+      - id: line
+        geometry: [{{line: 32 km}}]
+        speed: [{{at: 0 m, speed: 140 km/h}}]
+    signals:
+{sigs}entities:
+  - {{id: own, domain: rail, kind: rb425, path: [line], at: 31900 m, agent: full-traction}}
+{trains}"""
+    lo = load_scenario(write_yaml(text))
+    rt = World.build(lo.scenario, np.random.SeedSequence(0)).runtimes["rail"]
+    for tick in range(200):
+        rt.monitor(tick)
+        rt.step(tick)
+        claims = [(k, c) for k in range(rt.n) for c in rt._claims(k)]
+        for i, (ka, (ta, a0, a1)) in enumerate(claims):
+            for kb, (tb, b0, b1) in claims[i + 1 :]:
+                if ka != kb and ta == tb:
+                    assert not (a0 < b1 - 1e-6 and b0 < a1 - 1e-6), (tick, ka, kb)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_supervised_ato_passes_every_shipped_rail_scenario(entry):
+    out = run_loaded(load_scenario(entry.path, entry.overrides))
+    assert out.verdict == "pass", [c for c in out.criteria if not c.passed]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_full_traction_fails_every_rail_scenario(entry):
+    out = run_loaded(load_scenario(entry.path, entry.overrides), agent="full-traction")
+    assert out.verdict == "fail"
+
+
+@pytest.mark.parametrize("entry", MIXED, ids=lambda e: e.name)
+def test_mixed_road_rail_scenarios(entry):
+    lo = load_scenario(entry.path, entry.overrides)
+    assert set(lo.scenario.map.model_dump(exclude_none=True)) == {"road", "rail"}
+    out = run_loaded(lo)
+    assert out.verdict == "pass", [c for c in out.criteria if not c.passed]
+
+
+def test_stalled_car_on_the_crossing_is_hit_by_a_train_that_ignores_it():
+    """The cross-domain contact check catches a train hitting a road vehicle."""
+    from agents.loading import load_agent
+    from sim.core.rollout import rollout
+
+    lo = load_scenario(SCENARIOS / "mixed" / "level_crossing_stalled_car.yaml")
+    res = rollout(
+        lo.scenario,
+        {"train": load_agent("full-traction"), "car": load_agent("acc", {"set_speed": 13.9})},
+    )
+    hits = [e for e in res.events if e.kind == "collision"]
+    assert hits and set(hits[0].entities) == {"train", "stalled"}
+
+
+def test_barriers_close_before_the_train_and_stop_the_car():
+    out = run_loaded(load_scenario(SCENARIOS / "mixed" / "level_crossing.yaml"))
+    a = out.result.log.arrays["rail"]
+    closed = a["crossing_closed"][:, 0]
+    assert closed.any() and not closed[0]
+    road = out.result.log.arrays["road"]
+    assert out.metrics["red_lights_passed"].value == 0
+    assert (road["signal_state"][:, 0] == 2).any()
+
+
+def test_same_seed_same_trajectories():
+    path = SCENARIOS / "rail" / "timetable_three_trains.yaml"
+    assert (
+        run_loaded(load_scenario(path)).result.log.digest()
+        == run_loaded(load_scenario(path)).result.log.digest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("path: [lin]", "no track 'lin'"),
+        ("path: [line, line]", "does not follow 'line'"),
+        ("path: [line]\n    timetable: [{station: nowhere}]", "no station 'nowhere'"),
+    ],
+)
+def test_bad_rail_input_gets_one_clear_line(write_yaml, snippet, message):
+    from sim.errors import ScenarioError
+
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+duration: 10
+map:
+  rail:
+    tracks: [{{id: line, geometry: [{{line: 5 km}}], speed: [{{at: 0 m, speed: 100 km/h}}]}}]
+entities:
+  - id: train
+    domain: rail
+    agent: full-traction
+    at: 10 m
+    {snippet}
+"""
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(write_yaml(text))
