@@ -27,12 +27,43 @@ class Network:
             c = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
             pts.append(p)
             cum.append(c)
-        return cls(
+        net = cls(
             ids=[t.id for t in rmap.tracks],
             index={t.id: i for i, t in enumerate(rmap.tracks)},
             length=np.array([c[-1] for c in cum]),
             pts=pts,
             cum=cum,
+        )
+        # all tracks in one station array, 1 m apart so that their ends never coincide
+        net.base = np.concatenate([[0.0], np.cumsum(net.length + 1.0)])[:-1]
+        net.g_cum = np.concatenate([c + b for c, b in zip(cum, net.base, strict=True)])
+        net.g_pts = np.concatenate(pts)
+        sizes = np.array([len(c) for c in cum])
+        net.first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        net.last = net.first + sizes - 1
+        return net
+
+    base: np.ndarray = None  # type: ignore[assignment]
+    g_cum: np.ndarray = None  # type: ignore[assignment]
+    g_pts: np.ndarray = None  # type: ignore[assignment]
+    first: np.ndarray = None  # type: ignore[assignment]
+    last: np.ndarray = None  # type: ignore[assignment]
+
+    def pose_many(
+        self, track: np.ndarray, s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World (x, y, heading) at ``s`` along ``track`` for many points at once."""
+        s = np.clip(s, 0.0, self.length[track])
+        g = self.base[track] + s
+        k = np.searchsorted(self.g_cum, g, side="right") - 1
+        k = np.clip(k, self.first[track], self.last[track] - 1)
+        c0, c1 = self.g_cum[k], self.g_cum[k + 1]
+        f = (g - c0) / np.maximum(c1 - c0, 1e-12)
+        d = self.g_pts[k + 1] - self.g_pts[k]
+        return (
+            self.g_pts[k, 0] + f * d[:, 0],
+            self.g_pts[k, 1] + f * d[:, 1],
+            np.arctan2(d[:, 1], d[:, 0]),
         )
 
     def pose(self, track: int, s: float) -> tuple[float, float, float]:

@@ -5,6 +5,7 @@ station stops, protection interventions)."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -105,6 +106,20 @@ class RailRuntime:
             np.concatenate([[0.0], np.cumsum(net.length[p])]) for p in self.paths
         ]
         self.path_len = np.array([o[-1] for o in self.path_off])
+        pmax = max(len(q) for q in self.paths)
+        self.path_tracks = np.zeros((n, pmax), dtype=np.int64)
+        self.path_offs = np.zeros((n, pmax))
+        for k, q in enumerate(self.paths):
+            self.path_tracks[k, : len(q)] = q
+            self.path_offs[k, : len(q)] = self.path_off[k][:-1]
+        self.path_prof = RowProfile(
+            [
+                [(float(self.path_off[k][i]), float(i)) for i in range(len(q))]
+                for k, q in enumerate(self.paths)
+            ],
+            default=0.0,
+        )
+        self.rows = np.arange(n)
         self.p = arr([e.at for e in ents])
         self.v = arr([min(e.speed, p.max_speed) for e, p in zip(ents, pre, strict=True)])
         self.acc = np.zeros(n)
@@ -128,6 +143,12 @@ class RailRuntime:
                 if pc is not None:
                     lst.append((pc, sig_index[s.id]))
             self.path_sigs.append(sorted(lst))
+        self.sig_p = [[pc for pc, _ in lst] for lst in self.path_sigs]
+        smax = max([len(q) for q in self.sig_p] + [1])
+        self.sig_pad = np.full((n, smax), np.inf)
+        for k, q in enumerate(self.sig_p):
+            self.sig_pad[k, : len(q)] = q
+        self._aspects: np.ndarray | None = None
         # locked routes per train: {signal: (start, next signal, end with the overlap)}
         self.locks: list[dict[int, tuple[float, float, float]]] = [{} for _ in range(n)]
         self.passed_sig: list[set[int]] = [set() for _ in range(n)]
@@ -287,16 +308,26 @@ class RailRuntime:
                 out.append((t, lo - off[i], hi - off[i]))
         return out
 
+    def _claim_table(self) -> None:
+        """Every train's body and locked routes as (track, s0, s1, owner) arrays."""
+        rows = [(t, a, b, k) for k in range(self.n) for t, a, b in self._claims(k)]
+        arr = np.array(rows, dtype=float).reshape(-1, 4)
+        self.ct, self.c0, self.c1, self.co = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+
     def _free(self, k: int, a: float, b: float) -> bool:
-        want = self._pieces(k, a, b)
-        for j in range(self.n):
-            if j == k:
-                continue
-            for t, s0, s1 in self._claims(j):
-                for tw, w0, w1 in want:
-                    if t == tw and s0 < w1 and w0 < s1:
-                        return False
+        """No other train's body or route claims any part of path interval [a, b] of k."""
+        for tw, w0, w1 in self._pieces(k, a, b):
+            if np.any((self.ct == tw) & (self.c0 < w1) & (w0 < self.c1) & (self.co != k)):
+                return False
         return True
+
+    def _claim(self, k: int, a: float, b: float) -> None:
+        add = np.array([(t, s0, s1, k) for t, s0, s1 in self._pieces(k, a, b)], dtype=float)
+        if add.size:
+            self.ct = np.concatenate([self.ct, add[:, 0]])
+            self.c0 = np.concatenate([self.c0, add[:, 1]])
+            self.c1 = np.concatenate([self.c1, add[:, 2]])
+            self.co = np.concatenate([self.co, add[:, 3]])
 
     def _interlocking(self, tick: int) -> list[Event]:
         """Automatic route setting in train order, sectional release behind the rear,
@@ -321,24 +352,29 @@ class RailRuntime:
                             )
                         )
         changed = False
+        table = False
         for k in np.flatnonzero(self.is_train & self.valid & ~self.tripped):
             rear = self.p[k] - self.length[k]
             for s, (_, b, _) in list(self.locks[k].items()):
                 if rear > b:  # the whole train is past the next signal: release
                     del self.locks[k][s]
                     changed = True
-            for pc, s in self.path_sigs[k]:
-                if pc < self.p[k] - 1e-9:
-                    continue  # behind the front
+            pos = self.sig_p[k]
+            for j in range(bisect.bisect_left(pos, self.p[k] - 1e-9), len(pos)):
+                pc, s = self.path_sigs[k][j]
                 if s in self.locks[k]:
                     continue
                 if pc - self.p[k] > self.map.approach_distance or self.failed[s]:
                     break
-                nxt = [q for q, _ in self.path_sigs[k] if q > pc + 1e-9]
-                end = nxt[0] if nxt else self.path_len[k]
-                ovl = min(self.sig_overlap[s], self.path_len[k] - end) if nxt else 0.0
+                if not table:  # built once per pass, when a request needs it
+                    self._claim_table()
+                    table = True
+                last = j + 1 >= len(pos)
+                end = self.path_len[k] if last else pos[j + 1]
+                ovl = 0.0 if last else min(self.sig_overlap[s], self.path_len[k] - end)
                 if self._free(k, pc, end + ovl):
                     self.locks[k][s] = (pc, end, end + ovl)
+                    self._claim(k, pc, end + ovl)
                     changed = True
                     events.append(
                         Event(tick, t, "route_set", (self.ids[k],), {"signal": self.sig_ids[s]})
@@ -352,17 +388,26 @@ class RailRuntime:
     def _authority(self) -> None:
         """End of authority: the first signal ahead of the front without a route for the
         train (its supervised location: + that signal's overlap), else the path end."""
+        self._aspects = None
         for k in range(self.n):
             eoa, svl, sig = self.path_len[k], self.path_len[k], -1
-            for pc, s in self.path_sigs[k]:
-                if pc >= self.p[k] - 1e-9 and s not in self.locks[k]:
+            pos = self.sig_p[k]
+            for j in range(bisect.bisect_left(pos, self.p[k] - 1e-9), len(pos)):
+                pc, s = self.path_sigs[k][j]
+                if s not in self.locks[k]:
                     eoa, sig = pc, s
                     svl = min(pc + self.sig_overlap[s], self.path_len[k])
                     break
             self.eoa[k], self.svl[k], self.eoa_sig[k] = eoa, svl, sig
 
     def aspects(self) -> np.ndarray:
-        """0 stop, 1 caution (proceed, next signal at stop), 2 proceed, per signal."""
+        """0 stop, 1 caution (proceed, next signal at stop), 2 proceed, per signal (cached
+        until a route changes or a train passes a signal)."""
+        if self._aspects is None:
+            self._aspects = self._compute_aspects()
+        return self._aspects
+
+    def _compute_aspects(self) -> np.ndarray:
         out = np.zeros(len(self.sig_ids), dtype=np.int8)
         for k in range(self.n):
             for s, (a, b, _) in self.locks[k].items():
@@ -706,15 +751,16 @@ class RailRuntime:
             cx, cy, h, self.length, np.where(self.is_train, 3.0, 2.0), self.v, self.valid
         )
 
+    def _tracks_of(self, pc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(track, s) of path coordinate ``pc`` of every train."""
+        i = self.path_prof.at(self.rows, pc).astype(np.int64)
+        return self.path_tracks[self.rows, i], pc - self.path_offs[self.rows, i]
+
     def _centres(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """World centre and heading of each train body (midpoint between front and rear
         along the path)."""
-        out = np.zeros((3, self.n))
-        for k in range(self.n):
-            mid = self.p[k] - 0.5 * self.length[k]
-            t, s = self._track_of(k, mid)
-            out[:, k] = self.net.pose(t, s)
-        return out[0], out[1], out[2]
+        t, s = self._tracks_of(self.p - 0.5 * self.length)
+        return self.net.pose_many(t, s)
 
     def monitor(self, tick: int) -> list[Event]:
         """SPAD (front passes a stop signal without a route), overspeed graded by the
@@ -723,7 +769,10 @@ class RailRuntime:
         events: list[Event] = []
         t = tick * self.dt
         tr = np.flatnonzero(self.is_train & self.valid)
-        for k in tr:
+        crossed = (self.p_prev[:, None] < self.sig_pad) & (self.sig_pad <= self.p[:, None])
+        if crossed.any():
+            self._aspects = None  # a signal returns to stop behind the train
+        for k in np.flatnonzero(crossed.any(axis=1) & self.is_train & self.valid):
             for pc, s in self.path_sigs[k]:
                 if (
                     self.p_prev[k] < pc <= self.p[k]
@@ -749,8 +798,9 @@ class RailRuntime:
                     )
                 elif self.p_prev[k] < pc <= self.p[k]:
                     self.passed_sig[k].add(s)
-            if int(k) in self.spad_open and self.v[k] <= 0.0:
-                sp = self.spad_open.pop(int(k))
+        for k in list(self.spad_open):
+            if self.v[k] <= 0.0:
+                sp = self.spad_open.pop(k)
                 over = float(self.p[k] - sp["p"])
                 events.append(
                     Event(
@@ -895,10 +945,8 @@ class RailRuntime:
 
     def state(self) -> dict[str, np.ndarray]:
         cx, cy, h = self._centres()
-        ft = np.array([self._track_of(k, self.p[k]) for k in range(self.n)]).reshape(self.n, 2)
-        rt = np.array(
-            [self._track_of(k, self.p[k] - self.length[k]) for k in range(self.n)]
-        ).reshape(self.n, 2)
+        ft = np.stack(self._tracks_of(self.p), axis=1)
+        rt = np.stack(self._tracks_of(self.p - self.length), axis=1)
         return {
             "x_m": cx,
             "y_m": cy,
