@@ -460,10 +460,18 @@ class RailRuntime:
         b = 0.7 * self.b_service[rows]
         v_lim = self.speed_prof.min_over(rows, p - self.length[rows], p)
         v_ref = np.minimum(v_lim, curve_speed(d_stop, np.zeros(rows.size), b, 1.0))
-        for i, k in enumerate(rows):  # the next few limit changes ahead
-            dist, lims = self.speed_prof.ahead(int(k), float(p[i]), 3000.0)
-            if dist.size:
-                v_ref[i] = min(v_ref[i], float(np.min(curve_speed(dist, lims, b[i], 1.0))))
+        # the next few limit changes ahead (columns after the current one of each row)
+        prof = self.speed_prof
+        col = prof.index(rows, p)
+        for j in range(1, 4):
+            c = np.minimum(col + j, prof.k - 1)
+            d = prof.bp[rows, c] - p
+            ok = np.isfinite(d) & (d > 0) & (d <= 3000.0)
+            lim = prof.val[rows, c]
+            v_ref = np.where(
+                ok, np.minimum(v_ref, curve_speed(np.where(ok, d, 0.0), lim, b, 1.0)), v_ref
+            )
+        for k in rows:
             self._dwell(int(k), t)
         hold = (t < self.departs[rows]) | self._dwelling[rows]
         v_ref = np.where(hold, 0.0, v_ref)
