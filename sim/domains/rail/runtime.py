@@ -353,7 +353,10 @@ class RailRuntime:
                         )
         changed = False
         table = False
-        for k in np.flatnonzero(self.is_train & self.valid & ~self.tripped):
+        # requests are served nearest first (the train that will reach its signal first)
+        cand = np.flatnonzero(self.is_train & self.valid & ~self.tripped)
+        cand = cand[np.argsort(self.eoa[cand] - self.p[cand], kind="stable")]
+        for k in cand:
             rear = self.p[k] - self.length[k]
             for s, (_, b, _) in list(self.locks[k].items()):
                 if rear > b:  # the whole train is past the next signal: release
