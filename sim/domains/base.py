@@ -158,3 +158,47 @@ class Domain(Protocol):
 
 class ActionInvalid(ValueError):
     """An agent's action has the wrong type or shape, or holds NaN/inf."""
+
+
+def clip_events(
+    tick: int,
+    time_s: float,
+    ids: Sequence[str],
+    mask: np.ndarray,
+    prev: np.ndarray,
+    names: Mapping[int, str],
+) -> list[Event]:
+    """``action_clipped`` events where a clip mask rises (bit -> limit name)."""
+    from sim.core.events import Event
+
+    out = []
+    for a in np.flatnonzero((mask != 0) & (prev == 0)):
+        limits = [name for bit, name in names.items() if mask[a] & bit]
+        out.append(Event(tick, time_s, "action_clipped", (ids[a],), {"limits": limits}))
+    return out
+
+
+def radius_goals(
+    tick: int,
+    time_s: float,
+    ids: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    goal_xy: np.ndarray,
+    goal_r: np.ndarray,
+    done: np.ndarray,
+    valid: np.ndarray,
+    speed: np.ndarray,
+) -> list[Event]:
+    """``goal_reached`` for entities first within their goal radius (marks ``done``)."""
+    from sim.core.events import Event
+
+    todo = np.flatnonzero(~done & valid)
+    if todo.size == 0:
+        return []
+    d = np.hypot(x[todo] - goal_xy[todo, 0], y[todo] - goal_xy[todo, 1])
+    out = []
+    for a in todo[d <= goal_r[todo]]:
+        done[a] = True
+        out.append(Event(tick, time_s, "goal_reached", (ids[a],), {"speed_mps": float(speed[a])}))
+    return out

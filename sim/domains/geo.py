@@ -52,3 +52,10 @@ def to_local(pos: Position, origin: Any) -> tuple[float, float]:
     x = EARTH_RADIUS_M * math.radians(pos.lon - origin.lon) * math.cos(lat0)
     y = EARTH_RADIUS_M * math.radians(pos.lat - origin.lat)
     return x, y
+
+
+def origin_problem(pos: Position, origin: Any, section: str) -> str | None:
+    """The load-time problem of a lat/lon position without the map's origin, else None."""
+    if pos.lat is not None and origin is None:
+        return f"a lat/lon position needs map.{section}.origin (lat, lon)"
+    return None

@@ -11,6 +11,7 @@ import numpy as np
 from sim.domains.air.runtime import AirRuntime
 from sim.domains.air.schema import PRESETS, AirEntity, AirMap
 from sim.domains.base import Loc
+from sim.domains.geo import origin_problem
 from sim.errors import suggest
 
 
@@ -92,8 +93,9 @@ class AirDomain:
         ids = {e.id for e in scenario.entities}
 
         def latlon(loc: Loc, pos: Any) -> None:
-            if pos.lat is not None and origin is None:
-                out.append((loc, "a lat/lon position needs map.air.origin (lat, lon)"))
+            problem = origin_problem(pos, origin, "air")
+            if problem:
+                out.append((loc, problem))
 
         if amap is not None:
             fence_ids = [g.id for g in amap.geofences]

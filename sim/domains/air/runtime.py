@@ -30,7 +30,7 @@ from sim.core.pairs import pairs_within
 from sim.domains.air import dynamics as dyn
 from sim.domains.air import separation as sep
 from sim.domains.air.schema import PRESETS, AirEntity, AirMap
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events, radius_goals
 from sim.domains.geo import to_local
 
 # lateral modes
@@ -747,28 +747,15 @@ class AirRuntime:
                     )
                 )
             self.low = low
-        for a in np.flatnonzero((self.clip_mask != 0) & (self.clip_prev == 0)):
-            limits = [
-                n
-                for b, n in ((CLIP_SPEED, "speed"), (CLIP_VS, "vertical_rate"))
-                if self.clip_mask[a] & b
-            ]
-            events.append(Event(tick, time_s, "action_clipped", (self.ids[a],), {"limits": limits}))
+        events += clip_events(
+            tick, time_s, self.ids, self.clip_mask, self.clip_prev,
+            {CLIP_SPEED: "speed", CLIP_VS: "vertical_rate"},
+        )  # fmt: skip
         self.clip_prev = self.clip_mask.copy()
-        todo = np.flatnonzero(~self.goal_done & self.valid)
-        if todo.size:
-            d = np.hypot(self.x[todo] - self.goal_xy[todo, 0], self.y[todo] - self.goal_xy[todo, 1])
-            for a in todo[d <= self.goal_r[todo]]:
-                self.goal_done[a] = True
-                events.append(
-                    Event(
-                        tick,
-                        time_s,
-                        "goal_reached",
-                        (self.ids[a],),
-                        {"speed_mps": float(self.tas[a])},
-                    )
-                )
+        events += radius_goals(
+            tick, time_s, self.ids, self.x, self.y, self.goal_xy, self.goal_r, self.goal_done,
+            self.valid, self.tas,
+        )  # fmt: skip
         return events
 
     def _fences(self, tick: int) -> list[Event]:

@@ -23,7 +23,7 @@ from agents.rail.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import clamp
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events
 from sim.domains.rail.network import Network, RowProfile
 from sim.domains.rail.schema import PRESETS, RailEntity, RailMap
 from sim.units import G0_MPS2
@@ -914,8 +914,7 @@ class RailRuntime:
                     )
                 )
                 self.stop_idx[k] += 1
-        for a in np.flatnonzero((self.clip_mask != 0) & (self.clip_prev == 0)):
-            events.append(Event(tick, t, "action_clipped", (self.ids[a],), {"limits": ["demand"]}))
+        events += clip_events(tick, t, self.ids, self.clip_mask, self.clip_prev, {1: "demand"})
         self.clip_prev = self.clip_mask.copy()
         return events
 

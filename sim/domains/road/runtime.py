@@ -28,7 +28,7 @@ from agents.road.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import box_corners, clamp, wrap_angle
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events
 from sim.domains.road import dynamics as dyn
 from sim.domains.road.network import SIGNAL_NAMES, RoadNetwork
 from sim.domains.road.schema import IDM, Path, RoadEntity, Static
@@ -1013,9 +1013,7 @@ class RoadRuntime:
                 )
         self.front_prev, self.road_prev = front, f.road.copy()
         # actions beyond the vehicle's limits (rising edge of the clip mask)
-        for i in np.flatnonzero((self.clip_mask != 0) & (self.clip_prev == 0)):
-            limits = [name for bit, name in CLIP_NAMES.items() if self.clip_mask[i] & bit]
-            events.append(Event(tick, time_s, "action_clipped", (ids[i],), {"limits": limits}))
+        events += clip_events(tick, time_s, ids, self.clip_mask, self.clip_prev, CLIP_NAMES)
         self.clip_prev = self.clip_mask.copy()
         # goals
         todo = np.flatnonzero(~self.goal_done & f.valid) if self.goals_open else ()

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sim.domains.base import Loc
+from sim.domains.geo import origin_problem
 from sim.domains.water.colreg import place_encounter
 from sim.domains.water.runtime import WaterRuntime
 from sim.domains.water.schema import PRESETS, WaterEntity, WaterMap
@@ -55,8 +56,9 @@ class WaterDomain:
         water_ids = {e.id: e for _, e in ships}
 
         def latlon(loc: Loc, pos: Any) -> None:
-            if pos.lat is not None and origin is None:
-                out.append((loc, "a lat/lon position needs map.water.origin (lat, lon)"))
+            problem = origin_problem(pos, origin, "water")
+            if problem:
+                out.append((loc, problem))
 
         if wmap is not None:
             for name in ("land", "depth_areas", "area_currents"):

@@ -24,7 +24,7 @@ from agents.water.types import (
 from sim.core.events import Event
 from sim.core.geometry import clamp, crab_heading, wrap_angle
 from sim.core.pairs import cpa, pairs_within
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events, radius_goals
 from sim.domains.geo import to_local
 from sim.domains.water import colreg as cr
 from sim.domains.water import dynamics as dyn
@@ -658,28 +658,15 @@ class WaterRuntime:
         self.domain_keys = keys
         if self.ctl_rows.size:
             events += self._colreg(tick, i, j, b_i, b_j, c_ij, c_ji, risk, tcpa, dcpa, rng, closing)
-        for a in np.flatnonzero((self.clip_mask != 0) & (self.clip_prev == 0)):
-            limits = [
-                nm
-                for bit, nm in ((CLIP_RUDDER, "rudder"), (CLIP_SPEED, "speed"))
-                if self.clip_mask[a] & bit
-            ]
-            events.append(Event(tick, time_s, "action_clipped", (self.ids[a],), {"limits": limits}))
+        events += clip_events(
+            tick, time_s, self.ids, self.clip_mask, self.clip_prev,
+            {CLIP_RUDDER: "rudder", CLIP_SPEED: "speed"},
+        )  # fmt: skip
         self.clip_prev = self.clip_mask.copy()
-        todo = np.flatnonzero(~self.goal_done & self.valid)
-        if todo.size:
-            d = np.hypot(self.x[todo] - self.goal_xy[todo, 0], self.y[todo] - self.goal_xy[todo, 1])
-            for a in todo[d <= self.goal_r[todo]]:
-                self.goal_done[a] = True
-                events.append(
-                    Event(
-                        tick,
-                        time_s,
-                        "goal_reached",
-                        (self.ids[a],),
-                        {"speed_mps": float(self.u[a])},
-                    )
-                )
+        events += radius_goals(
+            tick, time_s, self.ids, self.x, self.y, self.goal_xy, self.goal_r, self.goal_done,
+            self.valid, self.u,
+        )  # fmt: skip
         return events
 
     def _grounding(self, tick: int) -> list[Event]:
