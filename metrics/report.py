@@ -153,7 +153,10 @@ def build(folder: Path) -> dict[str, Any]:
     hours = sum(r.get("simulated_s") or 0.0 for r in sut) / 3600.0
     exposure = {"km": km, "hours": hours, "encounters": len(sut)}
     rates = {}
+    present = {m for r in sut for m in (r.get("metrics") or {})}
     for metric, label in EVENT_COUNTS.items():
+        if metric not in present:  # an event of a domain this campaign does not hold
+            continue
         k = int(sum(_num((r.get("metrics") or {}).get(metric)) or 0 for r in sut))
         rate: dict[str, Any] = {"label": label, "count": k}
         for unit, t in (("per_km", km), ("per_hour", hours)):
@@ -736,7 +739,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             else ""
         )
         + "</p>"
-        f"<p>Exposure: {s['exposure']['km']:.2f} km driven, {s['exposure']['hours']:.3f} h "
+        f"<p>Exposure: {s['exposure']['km']:.2f} km travelled, {s['exposure']['hours']:.3f} h "
         f"simulated, {s['exposure']['encounters']} encounters (runs).</p>"
         "<table><tr><th>event</th><th>count</th><th>per km (95 % CI)</th>"
         "<th>per hour (95 % CI)</th></tr>"
