@@ -299,3 +299,37 @@ def max_vertical_accel(run: RunData) -> MetricValue:
 def low_altitude_time(run: RunData) -> MetricValue:
     """Time a controlled aircraft spent below the scenario's minimum altitude."""
     return MetricValue(_duration(run, "low_altitude"))
+
+
+@metric(
+    "sector_peak_count",
+    unit="aircraft",
+    domains=AIR,
+    source="BlueSky sector metrics plugin (density); EUROCONTROL sector capacity",
+)
+def sector_peak_count(run: RunData) -> MetricValue:
+    """Largest number of aircraft in any sector at one tick (invalid without sectors)."""
+    if "air" not in run.log.arrays:
+        return MetricValue(float("nan"), valid=False)
+    c = run.log.arrays["air"]["sector_count"]
+    if c.shape[1] == 0:
+        return MetricValue(float("nan"), valid=False)
+    return MetricValue(float(c.max()))
+
+
+@metric(
+    "sector_over_capacity_s",
+    unit="s",
+    domains=AIR,
+    source="EUROCONTROL sector capacity (aircraft per sector)",
+)
+def sector_over_capacity(run: RunData) -> MetricValue:
+    """Time during which a sector with a declared capacity held more aircraft than it."""
+    info = run.log.meta["domains"].get("air", {})
+    sectors = info.get("map", {}).get("sectors", [])
+    caps = [s["capacity"] for s in sectors]
+    if not any(c is not None for c in caps):
+        return MetricValue(float("nan"), valid=False)
+    c = run.log.arrays["air"]["sector_count"]
+    cap = np.array([np.inf if x is None else x for x in caps])
+    return MetricValue(float((c[1:] > cap).any(axis=1).sum()) * run.log.dt)

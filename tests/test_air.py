@@ -391,3 +391,85 @@ def test_nan_action_is_an_agent_fault(write_yaml):
     assert (
         res.events[-1].kind == "agent_fault" and "non-finite" in res.events[-1].details["message"]
     )
+
+
+def test_rate_commands_fly_the_turn_they_ask_for(write_yaml):
+    """An agent commanding a turn rate ω at constant speed flies a circle of radius V/ω;
+    a turn rate beyond the bank limit is clipped (and recorded)."""
+    from agents.air.types import AirRateAction
+    from sim.core.rollout import rollout
+
+    class Turner:
+        name, version = "turner", "0"
+
+        def __init__(self, rate: float) -> None:
+            self.rate = rate
+
+        def reset(self, briefing, *, rng):
+            pass
+
+        def act(self, obs):
+            return AirRateAction(self.rate, 0.0, 0.0)
+
+    text = """schema_version: 1
+id: t
+name: t
+description: t
+dt: 0.05
+duration: 120
+entities:
+  - id: own
+    domain: air
+    kind: general_aviation
+    position: {x: 0, y: 0}
+    altitude: 1000 m
+    speed: 50 m/s
+    agent: plan-only
+    plan: [{position: {x: 0, y: 9000}}]
+"""
+    sc = load_scenario(write_yaml(text)).scenario
+    res = rollout(sc, {"own": Turner(0.05)})
+    a = res.log.arrays["air"]
+    x, y = a["x_m"][20:, 0], a["y_m"][20:, 0]
+    r = 50.0 / 0.05  # V/ω
+    cx, cy = r, 0.0  # a right turn from north, after the first second
+    d = np.hypot(x - cx, y - cy)
+    assert np.allclose(d, r, rtol=2e-3)
+    res = rollout(sc, {"own": Turner(1.0)})
+    assert any(e.kind == "action_clipped" for e in res.events)
+    w = np.abs(np.diff(np.unwrap(res.log.arrays["air"]["hdg_rad"][:, 0]))) / 0.05
+    w_max = G0_MPS2 * math.tan(math.radians(30)) / 50.0
+    assert w.max() <= w_max * (1 + 1e-9)
+
+
+def test_sector_counts_and_capacity(write_yaml):
+    text = """schema_version: 1
+id: t
+name: t
+description: t
+dt: 1
+duration: 20
+map:
+  air:
+    sectors:
+      - {id: s, polygon: [{x: 0, y: 0}, {x: 10 km, y: 0}, {x: 10 km, y: 10 km}, {x: 0, y: 10 km}],
+         floor: 0, ceiling: 3000 m, capacity: 2}
+    traffic:
+      - {count: 5, kind: general_aviation, x_range: [1 km, 9 km], y_range: [1 km, 9 km],
+         altitude_range: [1000 m, 2000 m], speed_range: [40, 40]}
+      - {id: high, count: 4, kind: general_aviation, x_range: [1 km, 9 km],
+         y_range: [1 km, 9 km], altitude_range: [5000 m, 6000 m], speed_range: [40, 40]}
+entities:
+  - id: own
+    domain: air
+    kind: general_aviation
+    position: {x: 20 km, y: 20 km}
+    altitude: 1000 m
+    agent: plan-only
+    plan: [{position: {x: 30 km, y: 30 km}}]
+"""
+    out = run_loaded(load_scenario(write_yaml(text)))
+    c = out.result.log.arrays["air"]["sector_count"][:, 0]
+    assert c[0] == 5  # the four above the ceiling and the ownship outside do not count
+    assert out.metrics["sector_peak_count"].value == 5
+    assert out.metrics["sector_over_capacity_s"].value > 0

@@ -129,3 +129,14 @@ class AirAction:
     hdg_rad: float
     tas_mps: float
     vs_mps: float
+
+
+@dataclass(frozen=True)
+class AirRateAction:
+    """Rates instead of targets: turn rate (rad/s, + right), longitudinal acceleration
+    (m/s²) and vertical rate (m/s). Turn rate and acceleration beyond the type's limits are
+    clipped (and recorded)."""
+
+    turn_rate_radps: float
+    accel_mps2: float
+    vs_mps: float

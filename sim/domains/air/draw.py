@@ -17,6 +17,7 @@ import pygame
 from sim.viewer.palette import BACKGROUND_VEHICLE, EGO, OUTLINE, PLAN, SENSOR, SIGNAL, TEXT
 
 GEOFENCE = (213, 94, 0)
+SECTOR = (150, 150, 190)
 VIOLATION = (213, 94, 0)
 NONCOOP = (230, 159, 0)
 ALERT = {1: SIGNAL[1], 2: (230, 159, 0), 3: SIGNAL[2]}
@@ -46,6 +47,8 @@ def draw_static(surf: pygame.Surface, cam: Any, dom: Mapping[str, Any]) -> None:
         pygame.draw.polygon(shade, (*GEOFENCE, 40), pts)
         surf.blit(shade, (0, 0))
         pygame.draw.polygon(surf, GEOFENCE, pts, 2)
+    for sec in dom["map"].get("sectors", []):
+        pygame.draw.polygon(surf, SECTOR, cam.to_screen(np.asarray(sec["polygon"], dtype=float)), 1)
     for slot, plan in enumerate(dom["extra"]["plans"]):
         if plan and dom["controlled"][slot]:
             pts = cam.to_screen(np.array([[w["x_m"], w["y_m"]] for w in plan], dtype=float))

@@ -17,6 +17,7 @@ from agents.air.types import (
     AirAction,
     AirBriefing,
     AirObservation,
+    AirRateAction,
     Alerts,
     GeofenceInfo,
     OwnState,
@@ -39,7 +40,7 @@ LAT_HOLD, LAT_LNAV, LAT_AGENT = 0, 1, 2
 VERT_ALT, VERT_RATE = 0, 1
 # alert levels (DO-365): none, preventive, corrective, warning
 ALERT_NAMES = ("none", "preventive", "corrective", "warning")
-CLIP_SPEED, CLIP_VS = 1, 2
+CLIP_SPEED, CLIP_VS, CLIP_TURN = 1, 2, 4
 #: Aircraft further than this from every other aircraft cannot touch one within a tick
 #: (the largest aircraft is < 80 m; two at 300 m/s close 30 m per 0.05 s tick).
 CONTACT_NEAR_M = 500.0
@@ -251,6 +252,16 @@ class AirRuntime:
         self.low = np.zeros(n, dtype=bool)
         self.clip_mask = np.zeros(n, dtype=np.int8)
         self.clip_prev = np.zeros(n, dtype=np.int8)
+        self.rate_mode = np.zeros(n, dtype=bool)  # agent commands rates, not targets
+        self.cmd_turn = np.zeros(n)
+        self.cmd_acc = np.zeros(n)
+        # sectors: traffic count per tick
+        self.sectors = []
+        for sc in amap.sectors:
+            poly = shapely.Polygon([to_local(p, origin) for p in sc.polygon])
+            shapely.prepare(poly)
+            self.sectors.append((sc, poly))
+        self.sector_count = np.zeros(len(self.sectors), dtype=np.int32)
         self._build_manoeuvres(ents, ref_id)
         self.meta = EntityMeta(
             ids=tuple(self.ids),
@@ -381,6 +392,10 @@ class AirRuntime:
     def step(self, tick: int) -> list[Event]:
         events = self._manoeuvres(tick)
         self._lnav()
+        r = self.rate_mode
+        if r.any():  # rate commands become this step's targets
+            self.tgt_hdg[r] = wrap_angle(self.hdg[r] + self.cmd_turn[r] * self.dt)
+            self.tgt_tas[r] = self.tas[r] + self.cmd_acc[r] * self.dt
         alt_rows = self.vert_mode == VERT_ALT
         vs_cmd = np.where(
             alt_rows,
@@ -416,6 +431,21 @@ class AirRuntime:
 
     # ------------------------------------------------------------------ agents
     def apply_action(self, slot: int, action: Any) -> None:
+        if isinstance(action, Mapping) and "turn_rate_radps" in action:
+            try:
+                action = AirRateAction(
+                    float(action["turn_rate_radps"]),
+                    float(action["accel_mps2"]),
+                    float(action["vs_mps"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ActionInvalid(
+                    f"expected an AirRateAction(turn_rate_radps, accel_mps2, vs_mps), got "
+                    f"{action!r} ({exc})"
+                ) from None
+        if isinstance(action, AirRateAction):
+            self._apply_rates(slot, action)
+            return
         if isinstance(action, Mapping):
             try:
                 action = AirAction(
@@ -437,9 +467,40 @@ class AirRuntime:
             raise ActionInvalid(f"action holds a non-finite value: {action!r}")
         v_c = min(max(v, self.min_speed[slot]), self.max_speed[slot])
         z_c = min(max(z, -self.max_vs[slot]), self.max_vs[slot])
+        self.rate_mode[slot] = False
         self.tgt_hdg[slot] = wrap_angle(h)
         self.tgt_tas[slot], self.tgt_vs[slot] = v_c, z_c
         self.clip_mask[slot] = (CLIP_SPEED if v != v_c else 0) | (CLIP_VS if z != z_c else 0)
+
+    def _apply_rates(self, slot: int, action: AirRateAction) -> None:
+        try:
+            w, a, z = (
+                float(action.turn_rate_radps),
+                float(action.accel_mps2),
+                float(action.vs_mps),
+            )
+        except (TypeError, ValueError):
+            raise ActionInvalid(f"action fields must be numbers, got {action!r}") from None
+        if not (math.isfinite(w) and math.isfinite(a) and math.isfinite(z)):
+            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+        w_max = float(
+            dyn.max_turn_rate(
+                self.tas[slot : slot + 1],
+                self.max_bank[slot : slot + 1],
+                self.max_turn[slot : slot + 1],
+            )[0]
+        )
+        w_c = min(max(w, -w_max), w_max)
+        a_c = min(max(a, -self.max_accel[slot]), self.max_accel[slot])
+        z_c = min(max(z, -self.max_vs[slot]), self.max_vs[slot])
+        self.rate_mode[slot] = True
+        self.cmd_turn[slot], self.cmd_acc[slot] = w_c, a_c
+        self.tgt_vs[slot] = z_c
+        self.clip_mask[slot] = (
+            (CLIP_TURN if w != w_c else 0)
+            | (CLIP_SPEED if a != a_c else 0)
+            | (CLIP_VS if z != z_c else 0)
+        )
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (targets persist)."""
@@ -734,6 +795,10 @@ class AirRuntime:
                     )
                 )
         events += self._fences(tick)
+        for k, (sc, poly) in enumerate(self.sectors):
+            band = self.valid & (self.alt >= sc.floor) & (self.alt <= sc.ceiling)
+            idx = np.flatnonzero(band)
+            self.sector_count[k] = int(shapely.contains_xy(poly, self.x[idx], self.y[idx]).sum())
         if self.min_alt is not None:
             low = self.valid & (self.alt < self.min_alt)
             for a in np.flatnonzero(low & ~self.low):
@@ -749,7 +814,7 @@ class AirRuntime:
             self.low = low
         events += clip_events(
             tick, time_s, self.ids, self.clip_mask, self.clip_prev,
-            {CLIP_SPEED: "speed", CLIP_VS: "vertical_rate"},
+            {CLIP_SPEED: "speed", CLIP_VS: "vertical_rate", CLIP_TURN: "turn_rate"},
         )  # fmt: skip
         self.clip_prev = self.clip_mask.copy()
         events += radius_goals(
@@ -840,6 +905,7 @@ class AirRuntime:
         fields["clipped"] = (np.dtype(np.int8), n)
         fields["wp_index"] = (np.dtype(np.int32), n)
         fields["wind_mps"] = (f64, 2)
+        fields["sector_count"] = (np.dtype(np.int32), len(self.sectors))
         return fields
 
     def state(self) -> dict[str, np.ndarray]:
@@ -872,6 +938,7 @@ class AirRuntime:
             "clipped": self.clip_mask,
             "wp_index": self.wp_idx,
             "wind_mps": np.array([np.ravel(we)[0], np.ravel(wn)[0]], dtype=float),
+            "sector_count": self.sector_count,
         }
 
     def map_summary(self) -> dict[str, Any]:
@@ -893,4 +960,12 @@ class AirRuntime:
             "detection": {"lookahead_s": self.lookahead, "interval_s": self.cd_dt},
             "min_altitude_m": self.min_alt,
             "area": self.area,
+            "sectors": [
+                {
+                    "id": sc.id,
+                    "polygon": [list(map(float, p)) for p in poly.exterior.coords[:-1]],
+                    "capacity": sc.capacity,
+                }
+                for sc, poly in self.sectors
+            ],
         }

@@ -169,6 +169,17 @@ class Geofence(StrictModel):
         return self
 
 
+class Sector(StrictModel):
+    """An airspace sector (polygon, floor, ceiling) whose traffic count is recorded each
+    tick; ``capacity`` (aircraft) makes time over capacity a metric."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    polygon: list[Position] = Field(min_length=3)
+    floor: Altitude = 0.0
+    ceiling: Altitude = 1e6
+    capacity: int | None = Field(None, ge=1)
+
+
 class Separation(StrictModel):
     """Separation minima for loss of separation (LoS): full minima, as BlueSky's
     ``asas_pzr``/``asas_pzh`` (default en-route radar 5 NM / 1000 ft, ICAO Doc 4444)."""
@@ -234,6 +245,7 @@ class AirMap(StrictModel):
     origin: Origin | None = Field(None, description="reference point for lat/lon positions")
     wind: Wind = Field(default_factory=Wind)
     geofences: list[Geofence] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list)
     separation: Separation = Field(default_factory=Separation)
     well_clear: WellClear = Field(default_factory=WellClear)
     nmac: NMAC = Field(default_factory=NMAC)
