@@ -86,6 +86,45 @@ def test_frame_of_every_shipped_scenario(entry):
         assert near(surf, (x, 500 - 10), palette.EVENT[ev.kind], radius=1)
 
 
+OTHER_DOMAINS = [
+    ("air", "head_on.yaml"),
+    ("air", "geofence_activation.yaml"),
+    ("water", "harbour_approach.yaml"),
+    ("water", "three_ship.yaml"),
+    ("rail", "junction_flank.yaml"),
+    ("mixed", "level_crossing.yaml"),
+]
+
+
+@pytest.mark.parametrize(("folder", "name"), OTHER_DOMAINS, ids=lambda v: str(v))
+def test_frame_and_selection_panel_of_the_other_domains(folder, name):
+    """Each domain's drawing module draws the controlled entity where its logged position
+    maps, and describes every entity in the selection panel."""
+    import pygame
+
+    from sim.viewer import palette
+    from sim.viewer.app import Viewer
+
+    scene = scene_of(ROOT / "scenarios" / folder / name)
+    view = Viewer(scene, (800, 500), fit=True)
+    tick = scene.n_rows // 3
+    view.seek(tick)
+    surf = pygame.Surface((800, 500))
+    view.render(surf)
+    pixels = pygame.surfarray.array3d(surf).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 8
+    d, i = view.ego()
+    xy = view.renderer.cam.to_screen(
+        np.array([[scene.arrays[d]["x_m"][tick, i], scene.arrays[d]["y_m"][tick, i]]])
+    )[0]
+    assert near(surf, xy, palette.EGO, radius=4)
+    for dom, drawer in view.renderer.drawers.items():
+        row = scene.row(dom, tick)
+        for k in range(len(scene.meta["domains"][dom]["ids"])):
+            lines = drawer.describe(scene.meta["domains"][dom], row, k)
+            assert lines and scene.meta["domains"][dom]["ids"][k] in lines[0]
+
+
 def test_keys_and_mouse_drive_the_view():
     import pygame
 

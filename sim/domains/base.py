@@ -202,3 +202,9 @@ def radius_goals(
         done[a] = True
         out.append(Event(tick, time_s, "goal_reached", (ids[a],), {"speed_mps": float(speed[a])}))
     return out
+
+
+def all_goals_done(controlled: np.ndarray, has_goal: np.ndarray, done: np.ndarray) -> bool:
+    """True when some controlled entity has a goal and every such entity has reached it."""
+    c = controlled & has_goal
+    return bool(c.any()) and bool(done[c].all())

@@ -1,15 +1,19 @@
-"""Positions in scenario files shared by the open-world domains (air, water): local metres
-or latitude/longitude around a reference point, converted once at load."""
+"""What the open-world domains (air, water) share: positions in local metres or
+latitude/longitude around a reference point (converted once at load), and scripted
+manoeuvres triggered by time, distance or time to closest approach."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import Field, model_validator
 
+from sim.core.pairs import cpa
 from sim.scenario.model import StrictModel
-from sim.units import Length
+from sim.units import Duration, Length
 
 EARTH_RADIUS_M = 6_371_000.0  # mean radius (IUGG), as BlueSky's flat-earth kwikdist uses
 
@@ -59,3 +63,79 @@ def origin_problem(pos: Position, origin: Any, section: str) -> str | None:
     if pos.lat is not None and origin is None:
         return f"a lat/lon position needs map.{section}.origin (lat, lon)"
     return None
+
+
+class Trigger(StrictModel):
+    """When a scripted manoeuvre starts: at a time, when the horizontal distance to `to`
+    falls below a value, or when the time to closest approach with `to` does (converging
+    only); then after ``delay``."""
+
+    at_time: Duration | None = Field(None, ge=0)
+    distance_below: Length | None = Field(None, gt=0, description="horizontal, to `to`")
+    tcpa_below: Duration | None = Field(
+        None, gt=0, description="time to closest approach with `to` (converging only)"
+    )
+    to: str | None = Field(None, description="reference entity (default: first controlled)")
+    delay: Duration = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        n = sum(v is not None for v in (self.at_time, self.distance_below, self.tcpa_below))
+        if n != 1:
+            raise ValueError("give exactly one of at_time, distance_below, tcpa_below")
+        return self
+
+
+class Script:
+    """The scripted manoeuvres of one open-world domain (a handful per scenario): each row
+    waits for its trigger, arms with its delay, and is handed out once when due."""
+
+    def __init__(
+        self, entities: Sequence[Any], slot_of: Mapping[str, int], ref_id: str, dt: float
+    ) -> None:
+        self.dt = dt
+        self.rows: list[tuple[int, int, int, float, int, Any]] = []
+        for i, e in enumerate(entities):
+            for m in e.manoeuvres:
+                w = m.when
+                kind, thr = (
+                    (0, w.at_time)
+                    if w.at_time is not None
+                    else (1, w.distance_below)
+                    if w.distance_below is not None
+                    else (2, w.tcpa_below)
+                )
+                ref = slot_of.get(w.to or ref_id, -1)
+                self.rows.append((i, kind, ref, float(thr), round(w.delay / dt), m))
+        self.state = np.zeros(len(self.rows), dtype=np.int8)  # 0 pending, 1 armed, 2 done
+        self.fire = np.zeros(len(self.rows), dtype=np.int64)
+
+    def due(
+        self, tick: int, x: np.ndarray, y: np.ndarray, ve: np.ndarray, vn: np.ndarray
+    ) -> list[tuple[int, Any]]:
+        """(slot, manoeuvre) of every row that starts at ``tick``."""
+        out = []
+        for k, (i, kind, ref, thr, delay, m) in enumerate(self.rows):
+            if self.state[k] == 0:
+                if kind == 0:
+                    met = tick * self.dt >= thr - 1e-9
+                elif ref < 0:
+                    met = False
+                else:
+                    sx, sy = x[ref] - x[i], y[ref] - y[i]
+                    if kind == 1:
+                        met = math.hypot(sx, sy) < thr
+                    else:
+                        t, _ = cpa(
+                            np.array([sx]),
+                            np.array([sy]),
+                            np.array([ve[ref] - ve[i]]),
+                            np.array([vn[ref] - vn[i]]),
+                        )
+                        met = 0 < float(t[0]) < thr
+                if met:
+                    self.state[k], self.fire[k] = 1, tick + delay
+            if self.state[k] == 1 and self.fire[k] <= tick:
+                self.state[k] = 2
+                out.append((i, m))
+        return out

@@ -137,7 +137,3 @@ class WindField:
             np.interp(alt, self.alt, self.e) + self.gust[0],
             np.interp(alt, self.alt, self.n) + self.gust[1],
         )
-
-    @property
-    def calm(self) -> bool:
-        return self.sigma == 0 and not np.any(self.e) and not np.any(self.n)

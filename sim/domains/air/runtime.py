@@ -31,8 +31,15 @@ from sim.core.pairs import pairs_within
 from sim.domains.air import dynamics as dyn
 from sim.domains.air import separation as sep
 from sim.domains.air.schema import PRESETS, AirEntity, AirMap
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events, radius_goals
-from sim.domains.geo import to_local
+from sim.domains.base import (
+    ActionInvalid,
+    EntityMeta,
+    Footprints,
+    all_goals_done,
+    clip_events,
+    radius_goals,
+)
+from sim.domains.geo import Script, to_local
 
 # lateral modes
 LAT_HOLD, LAT_LNAV, LAT_AGENT = 0, 1, 2
@@ -238,7 +245,8 @@ class AirRuntime:
         self.nmac_keys = np.zeros(0, dtype=np.int64)
         self.wcv_keys = np.zeros(0, dtype=np.int64)
         self.conf_keys = np.zeros(0, dtype=np.int64)
-        self.alert_keys: dict[int, int] = {}  # pair key -> level
+        self.alert_keys = np.zeros(0, dtype=np.int64)  # sorted pair keys with an alert
+        self.alert_levels = np.zeros(0, dtype=np.int8)
         self.in_los = np.zeros(n, dtype=bool)
         self.in_nmac = np.zeros(n, dtype=bool)
         self.in_wcv = np.zeros(n, dtype=bool)
@@ -262,7 +270,7 @@ class AirRuntime:
             shapely.prepare(poly)
             self.sectors.append((sc, poly))
         self.sector_count = np.zeros(len(self.sectors), dtype=np.int32)
-        self._build_manoeuvres(ents, ref_id)
+        self.script = Script(ents, self.slot_of, ref_id, self.dt)
         self.meta = EntityMeta(
             ids=tuple(self.ids),
             kinds=tuple(kinds),
@@ -285,66 +293,26 @@ class AirRuntime:
         pts = np.vstack([[self.x[i], self.y[i]], self.wp[i, :k, :2]])
         return float(np.hypot(*np.diff(pts, axis=0).T).sum())
 
-    def _build_manoeuvres(self, ents: Sequence[AirEntity], ref_id: str) -> None:
-        rows = []
-        for i, e in enumerate(ents):
-            for m in e.manoeuvres:
-                w = m.when
-                ref = self.slot_of.get(w.to or ref_id, -1)
-                kind, thr = (
-                    (0, w.at_time)
-                    if w.at_time is not None
-                    else (1, w.distance_below)
-                    if w.distance_below is not None
-                    else (2, w.tcpa_below)
-                )
-                rows.append((i, kind, ref, thr, round(w.delay / self.dt), m))
-        self.mans = rows
-        self.m_state = np.zeros(len(rows), dtype=np.int8)  # 0 pending, 1 armed, 2 done
-        self.m_fire = np.zeros(len(rows), dtype=np.int64)
-
     def _manoeuvres(self, tick: int) -> list[Event]:
-        """Trigger and start scripted manoeuvres (a handful per scenario: a plain loop)."""
+        """Start the scripted manoeuvres due at ``tick``."""
         events: list[Event] = []
-        for k, (i, kind, ref, thr, delay, m) in enumerate(self.mans):
-            if self.m_state[k] == 0:
-                if kind == 0:
-                    met = tick * self.dt >= thr - 1e-9
-                elif ref < 0:
-                    met = False
-                else:
-                    sx, sy = self.x[ref] - self.x[i], self.y[ref] - self.y[i]
-                    if kind == 1:
-                        met = math.hypot(sx, sy) < thr
-                    else:
-                        t, _ = sep.cpa(
-                            np.array([sx]),
-                            np.array([sy]),
-                            np.array([self.ve[ref] - self.ve[i]]),
-                            np.array([self.vn[ref] - self.vn[i]]),
-                        )
-                        met = 0 < float(t[0]) < thr
-                if met:
-                    self.m_state[k] = 1
-                    self.m_fire[k] = tick + delay
-            if self.m_state[k] == 1 and self.m_fire[k] <= tick:
-                self.m_state[k] = 2
-                details: dict[str, Any] = {}
-                if m.heading is not None or m.turn is not None:
-                    new = m.heading if m.heading is not None else self.hdg[i] + m.turn
-                    self.tgt_hdg[i] = wrap_angle(new)
-                    self.lat_mode[i] = LAT_HOLD
-                    details["heading_deg"] = round(math.degrees(self.tgt_hdg[i]) % 360, 3)
-                if m.altitude is not None:
-                    self.tgt_alt[i] = m.altitude
-                    self.vert_mode[i] = VERT_ALT
-                    if m.vertical_rate is not None:
-                        self.max_vs[i] = m.vertical_rate
-                    details["altitude_m"] = m.altitude
-                if m.speed is not None:
-                    self.tgt_tas[i] = m.speed
-                    details["speed_mps"] = m.speed
-                events.append(Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), details))
+        for i, m in self.script.due(tick, self.x, self.y, self.ve, self.vn):
+            details: dict[str, Any] = {}
+            if m.heading is not None or m.turn is not None:
+                new = m.heading if m.heading is not None else self.hdg[i] + m.turn
+                self.tgt_hdg[i] = wrap_angle(new)
+                self.lat_mode[i] = LAT_HOLD
+                details["heading_deg"] = round(math.degrees(self.tgt_hdg[i]) % 360, 3)
+            if m.altitude is not None:
+                self.tgt_alt[i] = m.altitude
+                self.vert_mode[i] = VERT_ALT
+                if m.vertical_rate is not None:
+                    self.max_vs[i] = m.vertical_rate
+                details["altitude_m"] = m.altitude
+            if m.speed is not None:
+                self.tgt_tas[i] = m.speed
+                details["speed_mps"] = m.speed
+            events.append(Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), details))
         return events
 
     # ------------------------------------------------------------------ stepping
@@ -698,6 +666,8 @@ class AirRuntime:
         events: list[Event] = []
         al = self.alerting
         self.alert_level[:] = 0
+        new_keys: list[np.ndarray] = []
+        new_levels: list[np.ndarray] = []
         for slot in self.ctl_rows:
             k = self._visible(int(slot))
             sx, sy, sz = (
@@ -721,29 +691,39 @@ class AirRuntime:
             level = np.where(
                 dwc & (ttl <= al.warning), 3, np.where(dwc, 2, np.where(prev, 1, 0))
             ).astype(np.int8)
-            alerts = []
-            for kk, lv, tt, pin in zip(k, level, ttl, p_in, strict=True):
-                key = int(slot) * self.n + int(kk)
-                old = self.alert_keys.get(key, 0)
-                if lv > 0:
-                    ttv = float(tt) if lv >= 2 else float(max(pin, 0.0))
-                    alerts.append((int(kk), int(lv), ttv))
-                    if lv > old:
-                        events.append(
-                            Event(
-                                tick,
-                                tick * self.dt,
-                                "daa_alert",
-                                (self.ids[slot], self.ids[kk]),
-                                {"level": ALERT_NAMES[lv], "time_to_lowc_s": ttv},
-                            )
-                        )
-                if lv:
-                    self.alert_keys[key] = int(lv)
-                else:
-                    self.alert_keys.pop(key, None)
-            self.alert_list[int(slot)] = alerts
-            self.alert_level[slot] = max((a[1] for a in alerts), default=0)
+            # rising levels against the previous pass (sorted pair keys -> level)
+            keys = int(slot) * self.n + k.astype(np.int64)
+            prev_k = np.append(self.alert_keys, -1)  # a sentinel keeps the look-up in range
+            prev_l = np.append(self.alert_levels, 0).astype(np.int8)
+            pos = np.searchsorted(self.alert_keys, keys)
+            old = np.where(prev_k[pos] == keys, prev_l[pos], 0)
+            ttv = np.where(level >= 2, ttl, np.maximum(p_in, 0.0))
+            for kk, lv, tv in zip(
+                k[level > old], level[level > old], ttv[level > old], strict=True
+            ):
+                events.append(
+                    Event(
+                        tick,
+                        tick * self.dt,
+                        "daa_alert",
+                        (self.ids[slot], self.ids[kk]),
+                        {"level": ALERT_NAMES[lv], "time_to_lowc_s": float(tv)},
+                    )
+                )
+            on = level > 0
+            new_keys.append(keys[on])
+            new_levels.append(level[on])
+            self.alert_list[int(slot)] = [
+                (int(a), int(b), float(c))
+                for a, b, c in zip(k[on], level[on], ttv[on], strict=True)
+            ]
+            self.alert_level[slot] = int(level.max(initial=0))
+        keys = np.concatenate(new_keys) if new_keys else np.zeros(0, dtype=np.int64)
+        order = np.argsort(keys)
+        self.alert_keys = keys[order]
+        self.alert_levels = (np.concatenate(new_levels) if new_levels else np.zeros(0, np.int8))[
+            order
+        ]
         return events
 
     def monitor(self, tick: int) -> list[Event]:
@@ -868,8 +848,7 @@ class AirRuntime:
         return events
 
     def goals_reached(self) -> bool:
-        c = self.controlled & self.has_goal
-        return bool(c.any()) and bool(self.goal_done[c].all())
+        return all_goals_done(self.controlled, self.has_goal, self.goal_done)
 
     # ------------------------------------------------------------------ recording
     def log_fields(self) -> dict[str, tuple[np.dtype, int]]:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.domains.geo import Origin, Position
+from sim.domains.geo import Origin, Position, Trigger
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Altitude, Angle, AngularRate, Duration, Length, Speed
 
@@ -279,25 +279,6 @@ class Surveillance(StrictModel):
 
     adsb_range: Length = Field(20 * 1852.0, ge=0)
     radar_range: Length = Field(0.0, ge=0)
-
-
-class Trigger(StrictModel):
-    """When a scripted manoeuvre starts: one condition, plus an optional delay."""
-
-    at_time: Duration | None = Field(None, ge=0)
-    distance_below: Length | None = Field(None, gt=0, description="horizontal, to `to`")
-    tcpa_below: Duration | None = Field(
-        None, gt=0, description="time to closest approach with `to` (converging only)"
-    )
-    to: str | None = Field(None, description="reference entity (default: first controlled)")
-    delay: Duration = Field(0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _one(self) -> Trigger:
-        n = sum(v is not None for v in (self.at_time, self.distance_below, self.tcpa_below))
-        if n != 1:
-            raise ValueError("give exactly one of at_time, distance_below, tcpa_below")
-        return self
 
 
 class Manoeuvre(StrictModel):

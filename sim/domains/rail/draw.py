@@ -81,11 +81,13 @@ def draw_frame(
 
 def describe(dom: Mapping[str, Any], row: Mapping[str, np.ndarray], i: int) -> list[str]:
     role = "under test" if dom["controlled"][i] else "background"
+    track = dom["map"]["tracks"][int(row["track"][i])]
     out = [
         f"{dom['ids'][i]}  ({dom['kinds'][i]}, {role})",
         f"speed {row['speed_mps'][i] * 3.6:.1f} km/h  limit "
         f"{min(row['limit_mps'][i], 1e4) * 3.6:.0f} km/h",
-        f"position {row['p_m'][i]:.0f} m  authority {row['eoa_m'][i] - row['p_m'][i]:.0f} m ahead",
+        f"{track['id']} km {track['km'] + row['track_s_m'][i] / 1000:.3f}  authority "
+        f"{row['eoa_m'][i] - row['p_m'][i]:.0f} m ahead",
         f"demand {row['demand'][i]:+.2f}  accel {row['accel_mps2'][i]:+.2f} m/s2",
     ]
     prot = int(row["protection"][i])

@@ -23,7 +23,7 @@ from agents.rail.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import clamp
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events
+from sim.domains.base import ActionInvalid, EntityMeta, Footprints, all_goals_done, clip_events
 from sim.domains.rail.network import Network, RowProfile
 from sim.domains.rail.schema import PRESETS, RailEntity, RailMap
 from sim.units import G0_MPS2
@@ -919,8 +919,7 @@ class RailRuntime:
         return events
 
     def goals_reached(self) -> bool:
-        c = self.controlled & self.has_goal
-        return bool(c.any()) and bool(self.goal_done[c].all())
+        return all_goals_done(self.controlled, self.has_goal, self.goal_done)
 
     # ------------------------------------------------------------------ recording
     def log_fields(self) -> dict[str, tuple[np.dtype, int]]:
@@ -999,8 +998,8 @@ class RailRuntime:
         pad = max(0.05 * float((hi - lo).max()), 100.0)
         return {
             "tracks": [
-                {"id": i, "points": p.round(2).tolist(), "length_m": float(c[-1])}
-                for i, p, c in zip(net.ids, net.pts, net.cum, strict=True)
+                {"id": i, "points": p.round(2).tolist(), "length_m": float(c[-1]), "km": t.km}
+                for i, p, c, t in zip(net.ids, net.pts, net.cum, self.map.tracks, strict=True)
             ],
             "signals": sigs,
             "stations": stations,

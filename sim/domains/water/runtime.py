@@ -24,8 +24,15 @@ from agents.water.types import (
 from sim.core.events import Event
 from sim.core.geometry import clamp, crab_heading, wrap_angle
 from sim.core.pairs import cpa, pairs_within
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events, radius_goals
-from sim.domains.geo import to_local
+from sim.domains.base import (
+    ActionInvalid,
+    EntityMeta,
+    Footprints,
+    all_goals_done,
+    clip_events,
+    radius_goals,
+)
+from sim.domains.geo import Script, to_local
 from sim.domains.water import colreg as cr
 from sim.domains.water import dynamics as dyn
 from sim.domains.water.chart import Chart
@@ -196,7 +203,8 @@ class WaterRuntime:
         self.clip_prev = np.zeros(n, dtype=np.int8)
         self.enc: dict[tuple[int, int], dict[str, Any]] = {}
         self.domain_keys = np.zeros(0, dtype=np.int64)
-        self._build_manoeuvres(ents, ref_id)
+        self.script = Script(ents, self.slot_of, ref_id, self.dt)
+        self.resumes: list[tuple[int, int]] = []
         self.meta = EntityMeta(
             ids=tuple(self.ids),
             kinds=tuple(self.kinds),
@@ -237,74 +245,33 @@ class WaterRuntime:
         self.psi[slot] = self.psi_cmd[slot] = c
         self.u[slot] = self.u_cmd[slot] = u
         self.leg_start[slot] = (tx, ty)
-        if self.wp_count[slot] == 0:  # a placed ship without a route keeps going
-            self.wp[slot, 0] = (tx + 1e6 * math.sin(c), ty + 1e6 * math.cos(c), np.nan)
-            self.wp_count[slot] = 1
-            self.on_route[slot] = not self.controlled[slot]
         self._drift()
         self.ukc = self.chart.depth(self.x, self.y) - self.draft
 
-    def _build_manoeuvres(self, ents: Sequence[WaterEntity], ref_id: str) -> None:
-        self.mans = []
-        for i, e in enumerate(ents):
-            for m in e.manoeuvres:
-                w = m.when
-                ref = self.slot_of.get(w.to or ref_id, -1)
-                kind, thr = (
-                    (0, w.at_time)
-                    if w.at_time is not None
-                    else (1, w.range_below)
-                    if w.range_below is not None
-                    else (2, w.tcpa_below)
-                )
-                self.mans.append([i, kind, ref, thr, round(w.delay / self.dt), m, 0, 0, None])
-
     def _manoeuvres(self, tick: int) -> list[Event]:
-        """Scripted manoeuvres (a handful per scenario: a plain loop). State per row:
-        [slot, kind, ref, threshold, delay, spec, state 0/1/2/3, fire tick, resume tick]."""
+        """Start the scripted manoeuvres due at ``tick``; a course change with
+        ``resume_after`` hands the ship back to its route that much later."""
         events = []
-        for row in self.mans:
-            i, kind, ref, thr, delay, m, state, _, _ = row
-            if state == 0:
-                if kind == 0:
-                    met = tick * self.dt >= thr - 1e-9
-                elif ref < 0:
-                    met = False
-                else:
-                    sx, sy = self.x[ref] - self.x[i], self.y[ref] - self.y[i]
-                    if kind == 1:
-                        met = math.hypot(sx, sy) < thr
-                    else:
-                        t, _ = cpa(
-                            np.array([sx]),
-                            np.array([sy]),
-                            np.array([self.ve[ref] - self.ve[i]]),
-                            np.array([self.vn[ref] - self.vn[i]]),
-                        )
-                        met = 0 < float(t[0]) < thr
-                if met:
-                    row[6], row[7] = 1, tick + delay
-            if row[6] == 1 and row[7] <= tick:
-                row[6] = 2
-                details: dict[str, Any] = {}
-                if m.course is not None or m.turn is not None:
-                    new = m.course if m.course is not None else self.psi[i] + m.turn
-                    self.psi_cmd[i] = wrap_angle(new)
-                    self.on_route[i] = False
-                    self.mode[i] = MODE_AUTOPILOT
-                    details["course_deg"] = round(math.degrees(self.psi_cmd[i]) % 360, 2)
-                    if m.resume_after is not None:
-                        row[8] = tick + round(m.resume_after / self.dt)
-                if m.speed is not None:
-                    self.u_cmd[i] = m.speed
-                    details["speed_mps"] = m.speed
-                events.append(Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), details))
-            if row[6] == 2 and row[8] is not None and tick >= row[8]:
-                row[6] = 3
-                self.on_route[i] = self.wp_count[i] > 0
-                events.append(
-                    Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), {"resume": "route"})
-                )
+        for i, m in self.script.due(tick, self.x, self.y, self.ve, self.vn):
+            details: dict[str, Any] = {}
+            if m.course is not None or m.turn is not None:
+                new = m.course if m.course is not None else self.psi[i] + m.turn
+                self.psi_cmd[i] = wrap_angle(new)
+                self.on_route[i] = False
+                self.mode[i] = MODE_AUTOPILOT
+                details["course_deg"] = round(math.degrees(self.psi_cmd[i]) % 360, 2)
+                if m.resume_after is not None:
+                    self.resumes.append((tick + round(m.resume_after / self.dt), i))
+            if m.speed is not None:
+                self.u_cmd[i] = m.speed
+                details["speed_mps"] = m.speed
+            events.append(Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), details))
+        for when, i in [r for r in self.resumes if r[0] <= tick]:
+            self.resumes.remove((when, i))
+            self.on_route[i] = self.wp_count[i] > 0
+            events.append(
+                Event(tick, tick * self.dt, "manoeuvre", (self.ids[i],), {"resume": "route"})
+            )
         return events
 
     # ------------------------------------------------------------------ stepping
@@ -912,8 +879,7 @@ class WaterRuntime:
         )
 
     def goals_reached(self) -> bool:
-        c = self.controlled & self.has_goal
-        return bool(c.any()) and bool(self.goal_done[c].all())
+        return all_goals_done(self.controlled, self.has_goal, self.goal_done)
 
     # ------------------------------------------------------------------ recording
     def log_fields(self) -> dict[str, tuple[np.dtype, int]]:
@@ -969,7 +935,7 @@ class WaterRuntime:
         pts = [np.stack([self.x, self.y], 1), self.wp[:, :, :2].reshape(-1, 2)]
         pts += [np.asarray(p) for p in s["land"]]
         allp = np.concatenate([p.reshape(-1, 2) for p in pts])
-        allp = allp[np.isfinite(allp).all(axis=1) & (np.abs(allp) < 1e6).all(axis=1)]
+        allp = allp[np.isfinite(allp).all(axis=1)]
         lo, hi = allp.min(axis=0), allp.max(axis=0)
         pad = max(0.05 * float((hi - lo).max()), 100.0)
         s["area"] = [float(lo[0] - pad), float(lo[1] - pad), float(hi[0] + pad), float(hi[1] + pad)]

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.domains.geo import Origin, Position
+from sim.domains.geo import Origin, Position, Trigger
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Angle, AngularRate, Duration, Length, Speed
 
@@ -277,21 +277,6 @@ class Sensors(StrictModel):
 
     ais_range: Length = Field(12 * 1852.0, ge=0)
     radar_range: Length = Field(6 * 1852.0, ge=0)
-
-
-class Trigger(StrictModel):
-    at_time: Duration | None = Field(None, ge=0)
-    range_below: Length | None = Field(None, gt=0, description="distance to `to`")
-    tcpa_below: Duration | None = Field(None, gt=0, description="TCPA with `to` (closing)")
-    to: str | None = Field(None, description="reference entity (default: first controlled)")
-    delay: Duration = Field(0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _one(self) -> Trigger:
-        n = sum(v is not None for v in (self.at_time, self.range_below, self.tcpa_below))
-        if n != 1:
-            raise ValueError("give exactly one of at_time, range_below, tcpa_below")
-        return self
 
 
 class Manoeuvre(StrictModel):
