@@ -296,6 +296,7 @@ def test_same_seed_same_trajectories():
         ("path: [lin]", "no track 'lin'"),
         ("path: [line, line]", "does not follow 'line'"),
         ("path: [line]\n    timetable: [{station: nowhere}]", "no station 'nowhere'"),
+        ("path: [line]\n    timetable: [{station: far}]", "not on this train's path"),
     ],
 )
 def test_bad_rail_input_gets_one_clear_line(write_yaml, snippet, message):
@@ -308,7 +309,10 @@ description: t
 duration: 10
 map:
   rail:
-    tracks: [{{id: line, geometry: [{{line: 5 km}}], speed: [{{at: 0 m, speed: 100 km/h}}]}}]
+    tracks:
+      - {{id: line, geometry: [{{line: 5 km}}], speed: [{{at: 0 m, speed: 100 km/h}}]}}
+      - {{id: other, geometry: [{{line: 5 km}}], speed: [{{at: 0 m, speed: 100 km/h}}]}}
+    stations: [{{id: far, track: other, at: 100 m}}]
 entities:
   - id: train
     domain: rail

@@ -79,7 +79,16 @@ class RailDomain:
                                 f"{', '.join(tracks[e.path[j]].successors) or 'none'})",
                             )
                         )
+            st_track = {st.id: st.track for st in rmap.stations}
             for j, stop in enumerate(e.timetable):
+                if stop.station in stations and st_track[stop.station] not in e.path:
+                    out.append(
+                        (
+                            ("entities", i, "timetable", j, "station"),
+                            f"station '{stop.station}' is on track "
+                            f"'{st_track[stop.station]}', not on this train's path",
+                        )
+                    )
                 if stop.station not in stations:
                     out.append(
                         (

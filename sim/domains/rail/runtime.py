@@ -156,28 +156,26 @@ class RailRuntime:
         self.svl = np.zeros(n)
         self.eoa_sig = np.full(n, -1)
         self._authority()
-        # stations and timetable stops on each path
+        # timetable stops on each path, padded (N, S): stopping point, times, platform
         st_by_id = {s.id: s for s in rmap.stations}
-        self.stops: list[list[dict[str, Any]]] = []
+        smax = max([len(e.timetable) for e in ents] + [1])
+        self.st_name = [[stop.station for stop in e.timetable] for e in ents]
+        self.st_count = np.array([len(e.timetable) for e in ents], dtype=np.int64)
+        self.st_p = np.full((n, smax), np.inf)
+        self.st_arrive = np.full((n, smax), np.nan)
+        self.st_depart = np.full((n, smax), np.nan)
+        self.st_dwell = np.zeros((n, smax))
+        self.st_platform = np.zeros((n, smax))
         for k, e in enumerate(ents):
-            lst = []
-            for stop in e.timetable:
+            for j, stop in enumerate(e.timetable):
                 st = st_by_id[stop.station]
-                pc = self._on_path(k, net.index[st.track], st.at)
-                lst.append(
-                    {
-                        "station": stop.station,
-                        "p": pc,
-                        "arrive": stop.arrive,
-                        "depart": stop.depart,
-                        "dwell": stop.dwell,
-                        "platform": st.platform,
-                        "arrived_at": None,
-                        "error": None,
-                    }
-                )
-            self.stops.append(lst)
-        self.stop_idx = np.zeros(n, dtype=np.int64)
+                self.st_p[k, j] = self._on_path(k, net.index[st.track], st.at)
+                self.st_arrive[k, j] = np.nan if stop.arrive is None else stop.arrive
+                self.st_depart[k, j] = np.nan if stop.depart is None else stop.depart
+                self.st_dwell[k, j] = stop.dwell
+                self.st_platform[k, j] = st.platform
+        self.stop_idx = np.zeros(n, dtype=np.int64)  # the current (next or dwelling) stop
+        self.arrived_at = np.full(n, np.nan)  # when the train stopped at it (NaN: not yet)
         # level crossings on each path
         self.lcs = rmap.level_crossings
         self.lc_closed = np.zeros(len(self.lcs), dtype=bool)
@@ -210,15 +208,14 @@ class RailRuntime:
         self.clip_mask = np.zeros(n, dtype=np.int8)
         self.clip_prev = np.zeros(n, dtype=np.int8)
         self.goal_done = np.zeros(n, dtype=bool)
-        self._dwelling = np.zeros(n, dtype=bool)
         self.permitted = np.full(n, np.inf)
         self.v_limit = np.full(n, np.inf)
         goals: list[dict[str, Any] | None] = []
         for k, e in enumerate(ents):
             g = None
-            if e.controlled and self.stops[k]:
-                last = self.stops[k][-1]
-                g = {"station": last["station"], "p_m": last["p"]}
+            if e.controlled and e.timetable:
+                j = len(e.timetable) - 1
+                g = {"station": self.st_name[k][j], "p_m": float(self.st_p[k, j])}
             goals.append(g)
         self.has_goal = np.array([g is not None for g in goals])
         self.meta = EntityMeta(
@@ -427,12 +424,11 @@ class RailRuntime:
         in sight) and the speed limit curve ahead, for ``rows``."""
         p = self.p[rows]
         d = self.eoa[rows] - p - STOP_MARGIN_M
-        for i, k in enumerate(rows):
-            idx = self.stop_idx[k]
-            if idx < len(self.stops[k]) and self.stops[k][idx]["arrived_at"] is not None:
-                idx += 1  # stopped there already: the next stop is the target
-            if idx < len(self.stops[k]) and self.stops[k][idx]["p"] is not None:
-                d[i] = min(d[i], self.stops[k][idx]["p"] - p[i])
+        # the current stop, or the next one once stopped at it
+        j = self.stop_idx[rows] + ~np.isnan(self.arrived_at[rows])
+        has = j < self.st_count[rows]
+        stop_p = self.st_p[rows, np.minimum(j, self.st_p.shape[1] - 1)]
+        d = np.where(has, np.minimum(d, stop_p - p), d)
         d = np.minimum(d, self._obstacle_distance(rows) - 20.0)
         return d, p
 
@@ -474,28 +470,21 @@ class RailRuntime:
             v_ref = np.where(
                 ok, np.minimum(v_ref, curve_speed(np.where(ok, d, 0.0), lim, b, 1.0)), v_ref
             )
-        for k in rows:
-            self._dwell(int(k), t)
-        hold = (t < self.departs[rows]) | self._dwelling[rows]
+        hold = (t < self.departs[rows]) | self._dwelling(t)[rows]
         v_ref = np.where(hold, 0.0, v_ref)
         err = v_ref - self.v[rows]
         demand = clamp(err / 2.0, -1.0, 1.0)
         demand = np.where(v_ref <= 0.0, -1.0, demand)
         self.demand[rows] = demand
 
-    def _dwell(self, k: int, t: float) -> None:
-        """Station stops: arrival when stopped at the stopping point; departure after the
-        dwell and not before the timetable's departure time."""
-        idx = self.stop_idx[k]
-        if idx >= len(self.stops[k]):
-            self._dwelling[k] = False
-            return
-        st = self.stops[k][idx]
-        if st["arrived_at"] is None:
-            self._dwelling[k] = False
-            return
-        ready = t >= st["arrived_at"] + st["dwell"] and (st["depart"] is None or t >= st["depart"])
-        self._dwelling[k] = not ready
+    def _dwelling(self, t: float) -> np.ndarray:
+        """Trains stopped at a timetable stop and not yet free to leave: the dwell not over,
+        or the timetable's departure time not reached."""
+        j = np.minimum(self.stop_idx, self.st_p.shape[1] - 1)
+        rows = np.arange(self.n)
+        dep = self.st_depart[rows, j]
+        ready = (t >= self.arrived_at + self.st_dwell[rows, j]) & (np.isnan(dep) | (t >= dep))
+        return ~np.isnan(self.arrived_at) & ~ready
 
     # ------------------------------------------------------------------ protection
     def _protection(self, tick: int) -> list[Event]:
@@ -657,18 +646,22 @@ class RailRuntime:
             path_length_m=float(self.path_len[slot]),
             dt_s=self.dt,
             control_period_s=self.control_period,
-            timetable=tuple(
-                StopInfo(
-                    st["station"],
-                    float(st["p"] - self.p[slot]),
-                    st["arrive"],
-                    st["depart"],
-                    st["dwell"],
-                )
-                for st in self.stops[slot]
-            ),
+            timetable=tuple(self._stop_info(slot, j) for j in range(int(self.st_count[slot]))),
             protection=pr.model_dump() if pr.enabled else None,
             sighting_distance_m=float(self.map.sighting_distance),
+        )
+
+    def _stop_info(self, k: int, j: int) -> StopInfo:
+        def opt(v: float) -> float | None:
+            return None if np.isnan(v) else float(v)
+
+        return StopInfo(
+            self.st_name[k][j],
+            float(self.st_p[k, j] - self.p[k]),
+            opt(self.st_arrive[k, j]),
+            opt(self.st_depart[k, j]),
+            float(self.st_dwell[k, j]),
+            opt(self.arrived_at[k]) if j == self.stop_idx[k] else None,
         )
 
     def observe(self, slot: int, tick: int) -> RailObservation:
@@ -685,18 +678,9 @@ class RailRuntime:
         dist, lims = self.speed_prof.ahead(k, p, HORIZON_M)
         gd, gv = self.grad_prof.ahead(k, p, HORIZON_M)
         ad, av = self.adh_prof.ahead(k, p, HORIZON_M)
-        nxt = None
-        idx = self.stop_idx[k]
-        dwelling = False
-        if idx < len(self.stops[k]):
-            st = self.stops[k][idx]
-            arrived = (
-                st["arrived_at"] if st["arrived_at"] is not None and st["arrived_at"] >= 0 else None
-            )
-            dwelling = arrived is not None
-            nxt = StopInfo(
-                st["station"], float(st["p"] - p), st["arrive"], st["depart"], st["dwell"], arrived
-            )
+        idx = int(self.stop_idx[k])
+        nxt = self._stop_info(k, idx) if idx < self.st_count[k] else None
+        dwelling = nxt is not None and nxt.arrived_s is not None
         obst = float(self._obstacle_distance(rows)[0])
         return RailObservation(
             tick=tick,
@@ -858,64 +842,49 @@ class RailRuntime:
         self.over_grade[rows] = grade
         self.v_limit = np.full(self.n, np.inf)
         self.v_limit[rows] = v_mrsp
-        # station stops
-        for k in tr:
-            idx = self.stop_idx[k]
-            if idx >= len(self.stops[k]):
-                continue
-            st = self.stops[k][idx]
-            if st["arrived_at"] is None:
-                err = self.p[k] - st["p"]
-                if self.v[k] <= 0.01 and -st["platform"] <= err <= 50.0 and t > 0:
-                    st["arrived_at"] = t
-                    st["error"] = float(err)
-                    delay = None if st["arrive"] is None else t - st["arrive"]
-                    events.append(
-                        Event(
-                            tick,
-                            t,
-                            "station_arrival",
-                            (self.ids[k],),
-                            {
-                                "station": st["station"],
-                                "stop_error_m": float(err),
-                                "delay_s": delay,
-                            },
-                        )
-                    )
-                    if self.controlled[k] and idx == len(self.stops[k]) - 1:
-                        self.goal_done[k] = True
-                        events.append(
-                            Event(
-                                tick, t, "goal_reached", (self.ids[k],), {"station": st["station"]}
-                            )
-                        )
-                elif err > 50.0:
-                    st["arrived_at"] = -1.0  # passed without stopping
-                    events.append(
-                        Event(
-                            tick,
-                            t,
-                            "station_missed",
-                            (self.ids[k],),
-                            {"station": st["station"], "speed_mps": float(self.v[k])},
-                        )
-                    )
-                    self.stop_idx[k] += 1
-            elif self.v[k] > 0.5 and self.p[k] - st["p"] > 1.0:
-                delay = None if st["depart"] is None else t - st["depart"]
-                events.append(
-                    Event(
-                        tick,
-                        t,
-                        "station_departure",
-                        (self.ids[k],),
-                        {"station": st["station"], "delay_s": delay},
-                    )
-                )
-                self.stop_idx[k] += 1
+        events += self._stations(tick, t)
         events += clip_events(tick, t, self.ids, self.clip_mask, self.clip_prev, {1: "demand"})
         self.clip_prev = self.clip_mask.copy()
+        return events
+
+    def _stations(self, tick: int, t: float) -> list[Event]:
+        """Arrival (stopped within the platform, up to 50 m past the stopping point: stopping
+        error and delay), departure (moving again past the point: delay) and stops run
+        through (more than 50 m past without stopping)."""
+        events: list[Event] = []
+        rows = np.arange(self.n)
+        j = np.minimum(self.stop_idx, self.st_p.shape[1] - 1)
+        live = self.is_train & self.valid & (self.stop_idx < self.st_count)
+        err = self.p - self.st_p[rows, j]
+        waiting = live & np.isnan(self.arrived_at)
+        arrive = waiting & (self.v <= 0.01) & (err >= -self.st_platform[rows, j]) & (err <= 50.0)
+        arrive &= t > 0
+        missed = waiting & (err > 50.0)
+        depart = live & ~np.isnan(self.arrived_at) & (self.v > 0.5) & (err > 1.0)
+        for k in np.flatnonzero(arrive | missed | depart):
+            name = self.st_name[k][j[k]]
+            if arrive[k]:
+                self.arrived_at[k] = t
+                due = self.st_arrive[k, j[k]]
+                details = {
+                    "station": name,
+                    "stop_error_m": float(err[k]),
+                    "delay_s": None if np.isnan(due) else t - due,
+                }
+                events.append(Event(tick, t, "station_arrival", (self.ids[k],), details))
+                if self.controlled[k] and j[k] == self.st_count[k] - 1:
+                    self.goal_done[k] = True
+                    events.append(Event(tick, t, "goal_reached", (self.ids[k],), {"station": name}))
+                continue
+            if missed[k]:
+                details = {"station": name, "speed_mps": float(self.v[k])}
+                events.append(Event(tick, t, "station_missed", (self.ids[k],), details))
+            else:
+                due = self.st_depart[k, j[k]]
+                details = {"station": name, "delay_s": None if np.isnan(due) else t - due}
+                events.append(Event(tick, t, "station_departure", (self.ids[k],), details))
+            self.stop_idx[k] += 1
+            self.arrived_at[k] = np.nan
         return events
 
     def goals_reached(self) -> bool:
