@@ -154,7 +154,6 @@ class RailRuntime:
         self.passed_sig: list[set[int]] = [set() for _ in range(n)]
         self.eoa = np.zeros(n)
         self.svl = np.zeros(n)
-        self.eoa_sig = np.full(n, -1)
         self._authority()
         # timetable stops on each path, padded (N, S): stopping point, times, platform
         st_by_id = {s.id: s for s in rmap.stations}
@@ -390,15 +389,15 @@ class RailRuntime:
         train (its supervised location: + that signal's overlap), else the path end."""
         self._aspects = None
         for k in range(self.n):
-            eoa, svl, sig = self.path_len[k], self.path_len[k], -1
+            eoa, svl = self.path_len[k], self.path_len[k]
             pos = self.sig_p[k]
             for j in range(bisect.bisect_left(pos, self.p[k] - 1e-9), len(pos)):
                 pc, s = self.path_sigs[k][j]
                 if s not in self.locks[k]:
-                    eoa, sig = pc, s
+                    eoa = pc
                     svl = min(pc + self.sig_overlap[s], self.path_len[k])
                     break
-            self.eoa[k], self.svl[k], self.eoa_sig[k] = eoa, svl, sig
+            self.eoa[k], self.svl[k] = eoa, svl
 
     def aspects(self) -> np.ndarray:
         """0 stop, 1 caution (proceed, next signal at stop), 2 proceed, per signal (cached
