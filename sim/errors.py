@@ -38,3 +38,30 @@ def suggest(name: str, known: Iterable[str]) -> str:
     """' Did you mean 'x'?' when a close match exists, else ''."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" Did you mean '{close[0]}'?" if close else ""
+
+
+#: Typed agent faults (the ``fault`` of an ``agent_fault`` event), docs/agent-protocol.md §5.
+FAULT_KINDS = {
+    "reset_raised": "reset() raised (in-process agent)",
+    "act_raised": "act() raised (in-process agent)",
+    "invalid_action": "the action has the wrong type, shape or fields",
+    "nonfinite_action": "the action holds NaN or inf",
+    "timeout": "no answer within the step deadline",
+    "unresponsive": "several deadlines missed in a row: the agent process was stopped",
+    "malformed": "the agent wrote something that is not a protocol message",
+    "protocol": "a well-formed message that breaks the protocol (version, order, type)",
+    "exit": "the agent process exited while it still had work",
+    "crash": "the agent process was killed by a signal (e.g. its CPU or memory limit)",
+}
+
+
+class AgentFault(Exception):
+    """An agent broke its contract during a run (not a user error: the run records it as an
+    ``agent_fault`` event). ``fatal``: the agent cannot be asked again in this run."""
+
+    def __init__(
+        self, kind: str, message: str, *, fatal: bool = False, details: dict | None = None
+    ) -> None:
+        super().__init__(message)
+        assert kind in FAULT_KINDS, kind
+        self.kind, self.fatal, self.details = kind, fatal, dict(details or {})

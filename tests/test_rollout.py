@@ -106,7 +106,8 @@ def test_invalid_actions_are_faults_and_hold_policy_continues(write_yaml, bad):
     lo = load_scenario(write_yaml(MINIMAL + "agent_fault: hold\n"))
     res = rollout(lo.scenario, _agents(lo, Recorder(action=bad)))
     faults = [e for e in res.events if e.kind == "agent_fault"]
-    assert faults and faults[0].details["fault"] == "invalid_action"
+    expected = "nonfinite_action" if isinstance(bad, RoadAction) else "invalid_action"
+    assert faults and faults[0].details["fault"] == expected
     assert res.status == "truncated"
     assert np.isfinite(res.log.field("road", "x_m")).all()
 

@@ -6,6 +6,7 @@ from the run's ``SeedSequence``: one per domain, then one per controlled entity'
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,7 +17,8 @@ from sim.core.events import Event
 from sim.core.geometry import aabb_half_extents, box_corners, boxes_intersect, candidate_pairs
 from sim.core.log import Recorder, RunLog
 from sim.domains import get_domain
-from sim.domains.base import GROUND_HEIGHT_M, ActionInvalid, DomainRuntime
+from sim.domains.base import GROUND_HEIGHT_M, ActionInvalid, ActionNonFinite, DomainRuntime
+from sim.errors import AgentFault
 from sim.scenario.model import ScenarioBase
 
 PLANS = "plans"  # log group of the agents' planned paths (not a domain)
@@ -148,6 +150,270 @@ class Observer(Protocol):
     def frame(self, tick: int, events: list[Event]) -> None: ...
 
 
+class Session:
+    """One run, tick by tick: what :func:`rollout` loops over, and what the Gymnasium and
+    PettingZoo adapters drive from outside.
+
+    ``agents`` maps controlled entity ids to Agents; ids in ``external`` get their actions
+    from :meth:`step` instead (an RL policy). Agent faults become ``agent_fault`` events and
+    the scenario's ``agent_fault`` policy decides: 'error' ends the run, 'hold' keeps the
+    previous command, 'fallback' applies the domain's safe command. An agent whose fault is
+    fatal (its process died) is not asked again; the policy applies at every control tick.
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioBase,
+        agents: Mapping[str, Any],
+        *,
+        seed: int | None = None,
+        observer: Observer | None = None,
+        external: tuple[str, ...] = (),
+    ) -> None:
+        self.scenario = scenario
+        self.agents = dict(agents)
+        self.external = tuple(external)
+        self.observer = observer
+        seed_seq = np.random.SeedSequence(scenario.seed if seed is None else seed)
+        world_seed, self._agent_seed = seed_seq.spawn(2)
+        self.world = world = World.build(scenario, world_seed)
+        self.dt = dt = float(scenario.dt)
+        self.n_ticks = scenario.n_ticks
+        self.every = scenario.control_every
+        self.controlled = [e.id for e in scenario.entities if e.controlled]
+        missing = [c for c in self.controlled if c not in self.agents and c not in external]
+        if missing:
+            raise ValueError(f"no agent for controlled entities: {', '.join(missing)}")
+        fields = {name: rt.log_fields() for name, rt in world.runtimes.items()}
+        # agents may expose the path they intend to follow: PLAN_POINTS world points each
+        fields[PLANS] = {
+            a: (np.dtype(np.float64), len(self.controlled) * PLAN_POINTS) for a in ("x_m", "y_m")
+        }
+        self.recorder = Recorder(fields, self.n_ticks, dt)
+        self.plan_x = np.full(len(self.controlled) * PLAN_POINTS, np.nan)
+        self.plan_y = self.plan_x.copy()
+        self.collisions = CollisionMonitor(world)
+        self.meta = {
+            "entities": [
+                {"id": eid, "domain": world.where[eid][0], "slot": world.where[eid][1]}
+                for eid in world.order
+            ],
+            "domains": {
+                name: {
+                    "ids": list(rt.meta.ids),
+                    "kinds": list(rt.meta.kinds),
+                    "controlled": rt.meta.controlled.tolist(),
+                    "length_m": rt.meta.length_m.tolist(),
+                    "width_m": rt.meta.width_m.tolist(),
+                    "goals": list(rt.meta.goals),
+                    "extra": rt.meta.extra,
+                    "map": rt.map_summary(),
+                }
+                for name, rt in world.runtimes.items()
+            },
+            PLANS: {"entities": self.controlled, "points": PLAN_POINTS},
+            "dt": dt,
+            "control_every": self.every,
+            "n_ticks_planned": self.n_ticks,
+        }
+        self.events: list[Event] = []
+        self.status, self.reason = "truncated", f"duration {scenario.duration:g} s reached"
+        self.agent_info: dict[str, dict[str, str]] = {}
+        self.tick = 0
+        self.done = False
+        self.dead: set[str] = set()  # agents after a fatal fault
+        self._stop_error = False
+        self._seen = 0
+        # domain rule events (offroad, red_light, nmac, geofence_breach...) in terminate_on
+        self._rule_stops = set(scenario.terminate_on) - {"collision", "goal"}
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Brief every agent, then monitor and record tick 0."""
+        for eid, ss in zip(
+            self.controlled, self._agent_seed.spawn(len(self.controlled)), strict=True
+        ):
+            if eid in self.external:
+                continue
+            dom, slot = self.world.where[eid]
+            agent = self.agents[eid]
+            self.agent_info[eid] = {
+                "name": str(getattr(agent, "name", type(agent).__name__)),
+                "version": str(getattr(agent, "version", "unknown")),
+            }
+            # a deep copy: an agent that mutates its brief cannot reach the world's data
+            brief = copy.deepcopy(self.world.runtimes[dom].briefing(slot))
+            try:
+                agent.reset(brief, rng=np.random.default_rng(ss))
+            except AgentFault as exc:
+                self._fault(0, eid, exc.kind, str(exc), exc.details, fatal=exc.fatal)
+            except Exception as exc:
+                self._fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
+        if self.observer is not None:
+            self.observer.begin(self.meta, self.recorder.arrays, self.dt)
+        terminal = self._observe_monitors(0)
+        self._show(0)
+        if self._stop_error:
+            self._end("error", "agent fault at reset")
+        elif terminal:
+            self._end("terminated", "terminal event at start")
+        elif self.n_ticks == 0:
+            self.done = True
+
+    def briefing(self, eid: str) -> Any:
+        dom, slot = self.world.where[eid]
+        return copy.deepcopy(self.world.runtimes[dom].briefing(slot))
+
+    def observe(self, eid: str) -> Any:
+        """What ``eid``'s sensors report at the current tick."""
+        dom, slot = self.world.where[eid]
+        return self.world.runtimes[dom].observe(slot, self.tick)
+
+    @property
+    def control_due(self) -> bool:
+        return self.tick % self.every == 0
+
+    # -- the tick ---------------------------------------------------------------------------
+
+    def step(self, actions: Mapping[str, Any] | None = None) -> list[Event]:
+        """Advance one tick; ``actions`` for the external entities (used on control ticks).
+        Returns the events of this tick; ``done``/``status``/``reason`` tell what follows."""
+        if self.done:
+            raise RuntimeError("the run is over")
+        first = len(self.events)
+        tick = self.tick
+        if tick % self.every == 0:
+            for k, eid in enumerate(self.controlled):
+                if eid in self.external:
+                    given = (actions or {}).get(eid)
+                    self._apply(tick, eid, lambda given=given: given)
+                else:
+                    self._apply(tick, eid, lambda eid=eid: self.agents[eid].act(self.observe(eid)))
+                    _record_plan(self.agents[eid], k, self.plan_x, self.plan_y)
+            # the plan belongs with the state it was made from (row ``tick``)
+            self.recorder.record(tick, PLANS, {"x_m": self.plan_x, "y_m": self.plan_y})
+        if self._stop_error:
+            self._end("error", "agent fault (policy: error)")
+            return self.events[first:]
+        for rt in self.world.runtimes.values():
+            self.events.extend(rt.step(tick))
+        self.tick = tick + 1
+        terminal = self._observe_monitors(self.tick)
+        self._show(self.tick)
+        sc = self.scenario
+        if terminal:
+            self._end("terminated", _first_terminal(self.events, sc.terminate_on))
+        elif "goal" in sc.terminate_on and all(
+            rt.goals_reached() for rt in self.world.runtimes.values() if rt.meta.controlled.any()
+        ):
+            self._end("terminated", "all goals reached")
+        elif self.tick >= self.n_ticks:
+            self.done = True
+        return self.events[first:]
+
+    def _apply(self, tick: int, eid: str, decide: Any) -> None:
+        """Ask for ``eid``'s action and hand it to its domain; faults follow the policy."""
+        dom, slot = self.world.where[eid]
+        rt = self.world.runtimes[dom]
+        if eid in self.dead:
+            self._policy(rt, slot)
+            return
+        try:
+            action = decide()
+        except AgentFault as exc:
+            self._fault(tick, eid, exc.kind, str(exc), exc.details, fatal=exc.fatal)
+            self._policy(rt, slot)
+            return
+        except Exception as exc:
+            self._fault(tick, eid, "act_raised", f"{type(exc).__name__}: {exc}")
+            self._policy(rt, slot)
+            return
+        try:
+            rt.apply_action(slot, action)
+        except ActionNonFinite as exc:
+            self._fault(tick, eid, "nonfinite_action", str(exc))
+            self._policy(rt, slot)
+        except ActionInvalid as exc:
+            self._fault(tick, eid, "invalid_action", str(exc))
+            self._policy(rt, slot)
+
+    def _policy(self, rt: DomainRuntime, slot: int) -> None:
+        fallback = getattr(rt, "fallback_action", None)
+        if self.scenario.agent_fault == "fallback" and fallback is not None:
+            rt.apply_action(slot, fallback(slot))
+        else:
+            rt.hold_action(slot)
+
+    def _fault(
+        self,
+        tick: int,
+        eid: str,
+        kind: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        fatal: bool = False,
+    ) -> None:
+        payload = {"fault": kind, "message": message[:500], **(details or {})}
+        if fatal:
+            payload["fatal"] = True
+            self.dead.add(eid)
+        payload["policy"] = self.scenario.agent_fault
+        self.events.append(Event(tick, tick * self.dt, "agent_fault", (eid,), payload))
+        self._stop_error |= self.scenario.agent_fault == "error"
+
+    def _exchange(self) -> None:
+        """Domains that share infrastructure (a rail level crossing guarding a road) publish
+        states and read the others' (optional ``publish``/``receive`` runtime methods)."""
+        bus: dict[str, Any] = {}
+        runtimes = self.world.runtimes.values()
+        for rt in runtimes:
+            pub = getattr(rt, "publish", None)
+            if pub is not None:
+                bus.update(pub())
+        for rt in runtimes:
+            rec = getattr(rt, "receive", None)
+            if rec is not None:
+                rec(bus)
+
+    def _observe_monitors(self, tick: int) -> bool:
+        """Monitors and recording at ``tick``; True when a terminal event happened."""
+        self._exchange()
+        terminal = False
+        controlled = set(self.controlled)
+        for name, rt in self.world.runtimes.items():
+            evs = rt.monitor(tick)
+            self.events.extend(evs)
+            # rule events end the run only when they concern an entity under test
+            terminal |= any(
+                e.kind in self._rule_stops and not controlled.isdisjoint(e.entities) for e in evs
+            )
+            self.recorder.record(tick, name, rt.state())
+        self.recorder.record(tick, PLANS, {"x_m": self.plan_x, "y_m": self.plan_y})
+        cevs, ego_hit = self.collisions.check(tick, tick * self.dt)
+        self.events.extend(cevs)
+        return terminal | (ego_hit and "collision" in self.scenario.terminate_on)
+
+    def _show(self, tick: int) -> None:
+        if self.observer is not None:
+            self.observer.frame(tick, self.events[self._seen :])
+            self._seen = len(self.events)
+
+    def _end(self, status: str, reason: str) -> None:
+        self.status, self.reason, self.done = status, reason, True
+
+    def result(self) -> RunResult:
+        return RunResult(
+            self.recorder.finish(self.meta),
+            self.events,
+            self.status,
+            self.reason,
+            self.tick,
+            self.agent_info,
+        )
+
+
 def rollout(
     scenario: ScenarioBase,
     agents: Mapping[str, Any],
@@ -157,164 +423,16 @@ def rollout(
 ) -> RunResult:
     """Run ``scenario`` with ``agents`` (entity id -> Agent) and return the log and events.
 
-    ``seed`` overrides the scenario's. An agent that raises or returns an invalid action
-    produces an ``agent_fault`` event; the scenario's ``agent_fault`` policy then ends the
-    run as 'error' or holds the previous command.
+    ``seed`` overrides the scenario's. An agent that raises, misses its deadline or returns
+    an invalid action produces an ``agent_fault`` event; the scenario's ``agent_fault``
+    policy then ends the run as 'error', holds the previous command or applies the domain's
+    safe fallback.
     """
-    seed_seq = np.random.SeedSequence(scenario.seed if seed is None else seed)
-    world_seed, agent_seed = seed_seq.spawn(2)
-    world = World.build(scenario, world_seed)
-    dt = float(scenario.dt)
-    n_ticks = scenario.n_ticks
-    every = scenario.control_every
-    controlled = [e.id for e in scenario.entities if e.controlled]
-    missing = [c for c in controlled if c not in agents]
-    if missing:
-        raise ValueError(f"no agent for controlled entities: {', '.join(missing)}")
-    fields = {name: rt.log_fields() for name, rt in world.runtimes.items()}
-    # agents may expose the path they intend to follow: PLAN_POINTS world points each
-    fields[PLANS] = {
-        a: (np.dtype(np.float64), len(controlled) * PLAN_POINTS) for a in ("x_m", "y_m")
-    }
-    recorder = Recorder(fields, n_ticks, dt)
-    plan_x = np.full(len(controlled) * PLAN_POINTS, np.nan)
-    plan_y = plan_x.copy()
-    collisions = CollisionMonitor(world)
-    meta = {
-        "entities": [
-            {"id": eid, "domain": world.where[eid][0], "slot": world.where[eid][1]}
-            for eid in world.order
-        ],
-        "domains": {
-            name: {
-                "ids": list(rt.meta.ids),
-                "kinds": list(rt.meta.kinds),
-                "controlled": rt.meta.controlled.tolist(),
-                "length_m": rt.meta.length_m.tolist(),
-                "width_m": rt.meta.width_m.tolist(),
-                "goals": list(rt.meta.goals),
-                "extra": rt.meta.extra,
-                "map": rt.map_summary(),
-            }
-            for name, rt in world.runtimes.items()
-        },
-        PLANS: {"entities": controlled, "points": PLAN_POINTS},
-        "dt": dt,
-        "control_every": every,
-        "n_ticks_planned": n_ticks,
-    }
-    events: list[Event] = []
-    status, reason = "truncated", f"duration {scenario.duration:g} s reached"
-    agent_info: dict[str, dict[str, str]] = {}
-
-    def fault(tick: int, eid: str, what: str, message: str) -> bool:
-        events.append(
-            Event(tick, tick * dt, "agent_fault", (eid,), {"fault": what, "message": message[:500]})
-        )
-        return scenario.agent_fault == "error"
-
-    stop_error = False
-    for eid, ss in zip(controlled, agent_seed.spawn(len(controlled)), strict=True):
-        dom, slot = world.where[eid]
-        agent = agents[eid]
-        agent_info[eid] = {
-            "name": str(getattr(agent, "name", type(agent).__name__)),
-            "version": str(getattr(agent, "version", "unknown")),
-        }
-        try:
-            agent.reset(world.runtimes[dom].briefing(slot), rng=np.random.default_rng(ss))
-        except Exception as exc:
-            stop_error |= fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
-
-    # domain rule events (offroad, red_light, nmac, geofence_breach...) named in terminate_on
-    rule_stops = set(scenario.terminate_on) - {"collision", "goal"}
-    controlled_set = set(controlled)
-
-    def exchange() -> None:
-        """Domains that share infrastructure (a rail level crossing guarding a road) publish
-        states and read the others' (optional ``publish``/``receive`` runtime methods)."""
-        bus: dict[str, Any] = {}
-        for rt in world.runtimes.values():
-            pub = getattr(rt, "publish", None)
-            if pub is not None:
-                bus.update(pub())
-        for rt in world.runtimes.values():
-            rec = getattr(rt, "receive", None)
-            if rec is not None:
-                rec(bus)
-
-    def observe_monitors(tick: int) -> bool:
-        """Monitors and recording at ``tick``; True when a terminal event happened."""
-        exchange()
-        terminal = False
-        for name, rt in world.runtimes.items():
-            evs = rt.monitor(tick)
-            events.extend(evs)
-            # rule events end the run only when they concern an entity under test
-            terminal |= any(
-                e.kind in rule_stops and not controlled_set.isdisjoint(e.entities) for e in evs
-            )
-            recorder.record(tick, name, rt.state())
-        recorder.record(tick, PLANS, {"x_m": plan_x, "y_m": plan_y})
-        cevs, ego_hit = collisions.check(tick, tick * dt)
-        events.extend(cevs)
-        terminal |= ego_hit and "collision" in scenario.terminate_on
-        return terminal
-
-    seen = 0
-
-    def show(tick: int) -> None:
-        nonlocal seen
-        if observer is not None:
-            observer.frame(tick, events[seen:])
-            seen = len(events)
-
-    ticks = 0
-    if observer is not None:
-        observer.begin(meta, recorder.arrays, dt)
-    terminal_at_start = observe_monitors(0)
-    show(0)
-    if stop_error:
-        status, reason = "error", "agent fault at reset"
-    elif terminal_at_start:
-        status, reason = "terminated", "terminal event at start"
-    else:
-        for tick in range(n_ticks):
-            if tick % every == 0:
-                for k, eid in enumerate(controlled):
-                    dom, slot = world.where[eid]
-                    rt = world.runtimes[dom]
-                    try:
-                        action = agents[eid].act(rt.observe(slot, tick))
-                    except Exception as exc:
-                        stop_error |= fault(tick, eid, "act_raised", f"{type(exc).__name__}: {exc}")
-                        rt.hold_action(slot)
-                        continue
-                    try:
-                        rt.apply_action(slot, action)
-                    except ActionInvalid as exc:
-                        stop_error |= fault(tick, eid, "invalid_action", str(exc))
-                        rt.hold_action(slot)
-                    _record_plan(agents[eid], k, plan_x, plan_y)
-                # the plan belongs with the state it was made from (row ``tick``)
-                recorder.record(tick, PLANS, {"x_m": plan_x, "y_m": plan_y})
-            if stop_error:
-                status, reason = "error", "agent fault (policy: error)"
-                break
-            for rt in world.runtimes.values():
-                events.extend(rt.step(tick))
-            ticks = tick + 1
-            terminal = observe_monitors(ticks)
-            show(ticks)
-            if terminal:
-                status, reason = "terminated", _first_terminal(events, scenario.terminate_on)
-                break
-            if "goal" in scenario.terminate_on and all(
-                rt.goals_reached() for rt in world.runtimes.values() if rt.meta.controlled.any()
-            ):
-                status, reason = "terminated", "all goals reached"
-                break
-    return RunResult(recorder.finish(meta), events, status, reason, ticks, agent_info)
+    session = Session(scenario, agents, seed=seed, observer=observer)
+    session.start()
+    while not session.done:
+        session.step()
+    return session.result()
 
 
 def _record_plan(agent: Any, k: int, plan_x: np.ndarray, plan_y: np.ndarray) -> None:

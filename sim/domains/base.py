@@ -114,6 +114,9 @@ class DomainRuntime(Protocol):
         """True when every controlled entity with a goal has reached it (and one has a goal)."""
         ...
 
+    # Optional: ``fallback_action(slot)``, the domain's safe command for the agent-fault
+    # policy 'fallback' (brake to a stop, level off, stop engines); without it, 'hold'.
+    #
     # Optional, for infrastructure shared between domains (a level crossing): the engine
     # calls ``publish() -> dict[str, Any]`` on every runtime that has it, merges the dicts and
     # hands the result to ``receive(bus)`` of every runtime that has it, each tick before the
@@ -158,6 +161,10 @@ class Domain(Protocol):
 
 class ActionInvalid(ValueError):
     """An agent's action has the wrong type or shape, or holds NaN/inf."""
+
+
+class ActionNonFinite(ActionInvalid):
+    """An agent's action holds NaN or inf (a fault of its own kind in the events)."""
 
 
 def clip_events(

@@ -78,8 +78,10 @@ class ScenarioBase(StrictModel):
         default_factory=lambda: ["collision", "goal"],
         description="events that end the run early (terminated)",
     )
-    agent_fault: Literal["error", "hold"] = Field(
-        "error", description="on a NaN/invalid action: end the run as error, or hold the last"
+    agent_fault: Literal["error", "hold", "fallback"] = Field(
+        "error",
+        description="on an agent fault (exception, timeout, crash, NaN/invalid action): end "
+        "the run as error, hold the last command, or apply the domain's safe fallback",
     )
     # Filled by the composed model:
     entities: list[Any]

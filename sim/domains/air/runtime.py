@@ -33,6 +33,7 @@ from sim.domains.air import separation as sep
 from sim.domains.air.schema import PRESETS, AirEntity, AirMap
 from sim.domains.base import (
     ActionInvalid,
+    ActionNonFinite,
     EntityMeta,
     Footprints,
     all_goals_done,
@@ -432,7 +433,7 @@ class AirRuntime:
         except (TypeError, ValueError):
             raise ActionInvalid(f"action fields must be numbers, got {action!r}") from None
         if not (math.isfinite(h) and math.isfinite(v) and math.isfinite(z)):
-            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+            raise ActionNonFinite(f"action holds a non-finite value: {action!r}")
         v_c = min(max(v, self.min_speed[slot]), self.max_speed[slot])
         z_c = min(max(z, -self.max_vs[slot]), self.max_vs[slot])
         self.rate_mode[slot] = False
@@ -450,7 +451,7 @@ class AirRuntime:
         except (TypeError, ValueError):
             raise ActionInvalid(f"action fields must be numbers, got {action!r}") from None
         if not (math.isfinite(w) and math.isfinite(a) and math.isfinite(z)):
-            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+            raise ActionNonFinite(f"action holds a non-finite value: {action!r}")
         w_max = float(
             dyn.max_turn_rate(
                 self.tas[slot : slot + 1],
@@ -472,6 +473,11 @@ class AirRuntime:
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (targets persist)."""
+
+    def fallback_action(self, slot: int) -> AirAction:
+        """Safe command after an agent fault: hold heading and airspeed, level off (what an
+        autopilot does on a lost command link before its contingency procedure)."""
+        return AirAction(float(self.hdg[slot]), float(self.tas[slot]), 0.0)
 
     def briefing(self, slot: int) -> AirBriefing:
         return AirBriefing(

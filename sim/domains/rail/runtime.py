@@ -23,7 +23,14 @@ from agents.rail.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import clamp
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints, all_goals_done, clip_events
+from sim.domains.base import (
+    ActionInvalid,
+    ActionNonFinite,
+    EntityMeta,
+    Footprints,
+    all_goals_done,
+    clip_events,
+)
 from sim.domains.rail.network import Network, RowProfile
 from sim.domains.rail.schema import PRESETS, RailEntity, RailMap
 from sim.units import G0_MPS2
@@ -618,13 +625,17 @@ class RailRuntime:
         except (TypeError, ValueError):
             raise ActionInvalid(f"demand must be a number, got {action!r}") from None
         if not math.isfinite(u):
-            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+            raise ActionNonFinite(f"action holds a non-finite value: {action!r}")
         uc = min(max(u, -1.0), 1.0)
         self.clip_mask[slot] = 1 if uc != u else 0
         self.demand[slot] = uc
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous demand."""
+
+    def fallback_action(self, slot: int) -> RailAction:
+        """Safe command after an agent fault: full service brake (the train stops)."""
+        return RailAction(-1.0)
 
     def briefing(self, slot: int) -> RailBriefing:
         pr = self.prot

@@ -28,7 +28,7 @@ from agents.road.types import (
 )
 from sim.core.events import Event
 from sim.core.geometry import box_corners, clamp, wrap_angle
-from sim.domains.base import ActionInvalid, EntityMeta, Footprints, clip_events
+from sim.domains.base import ActionInvalid, ActionNonFinite, EntityMeta, Footprints, clip_events
 from sim.domains.road import dynamics as dyn
 from sim.domains.road.network import SIGNAL_NAMES, RoadNetwork
 from sim.domains.road.schema import IDM, Path, RoadEntity, Static
@@ -806,7 +806,7 @@ class RoadRuntime:
         except (TypeError, ValueError):
             raise ActionInvalid(f"action fields must be numbers, got {action!r}") from None
         if not (math.isfinite(a) and math.isfinite(d)):
-            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+            raise ActionNonFinite(f"action holds a non-finite value: {action!r}")
         a_c = min(max(a, -self.max_decel[slot]), self.max_accel[slot])
         d_c = min(max(d, -self.max_steer[slot]), self.max_steer[slot])
         self.cmd_accel[slot], self.cmd_steer[slot] = a_c, d_c
@@ -814,6 +814,11 @@ class RoadRuntime:
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (nothing to do: commands persist)."""
+
+    def fallback_action(self, slot: int) -> RoadAction:
+        """Safe command after an agent fault: brake to a stop in lane at up to 4 m/s² (the
+        deceleration bound of UN R157's minimal risk manoeuvre), steering as it was."""
+        return RoadAction(-min(4.0, float(self.max_decel[slot])), float(self.cmd_steer[slot]))
 
     def briefing(self, slot: int) -> RoadBriefing:
         net = self.net

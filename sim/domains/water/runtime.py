@@ -26,6 +26,7 @@ from sim.core.geometry import clamp, crab_heading, wrap_angle
 from sim.core.pairs import cpa, pairs_within
 from sim.domains.base import (
     ActionInvalid,
+    ActionNonFinite,
     EntityMeta,
     Footprints,
     all_goals_done,
@@ -397,7 +398,7 @@ class WaterRuntime:
         except (TypeError, ValueError):
             raise ActionInvalid(f"action fields must be numbers, got {action!r}") from None
         if not all(math.isfinite(v) for v in vals):
-            raise ActionInvalid(f"action holds a non-finite value: {action!r}")
+            raise ActionNonFinite(f"action holds a non-finite value: {action!r}")
         v = float(action.speed_mps)
         v_c = min(max(v, 0.0), self.max_speed[slot])
         mask = CLIP_SPEED if v != v_c else 0
@@ -415,6 +416,11 @@ class WaterRuntime:
 
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (commands persist)."""
+
+    def fallback_action(self, slot: int) -> WaterAction:
+        """Safe command after an agent fault: stop engines, hold the present heading on the
+        autopilot (the ship loses way without swinging)."""
+        return WaterAction(0.0, heading_rad=float(self.psi[slot]))
 
     def briefing(self, slot: int) -> WaterBriefing:
         ch = self.chart
