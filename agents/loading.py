@@ -1,4 +1,5 @@
-"""Find and build agents: ``module:Class`` paths and entry points (``proving_ground.agents``).
+"""Find and build agents: ``module:Class`` paths, entry points (``proving_ground.agents``)
+and ``cmd:<command>`` for out-of-process agents (agents/remote.py).
 
 Entry points are read lazily: only the one asked for is imported.
 """
@@ -33,11 +34,6 @@ def available_agents() -> list[AgentSpec]:
 
 def resolve(spec: str) -> str:
     """``module:Class`` for an agent spec (an entry-point name or a path)."""
-    if spec.startswith("cmd:"):
-        raise AgentError(
-            f"agent {spec!r}: out-of-process agents (cmd:) are not supported by this version; "
-            "use a Python 'module:Class' path or an entry-point name"
-        )
     if ":" in spec:
         return spec
     known = {a.name: a.target for a in available_agents()}
@@ -49,8 +45,20 @@ def resolve(spec: str) -> str:
     return known[spec]
 
 
-def load_agent(spec: str, params: dict[str, Any] | None = None) -> Any:
-    """Instantiate the agent ``spec`` with keyword ``params``; errors name the agent."""
+def load_agent(
+    spec: str, params: dict[str, Any] | None = None, options: dict[str, Any] | None = None
+) -> Any:
+    """Instantiate the agent ``spec`` with keyword ``params``; errors name the agent.
+    ``options`` (a :class:`~agents.remote.RemoteOptions` as a dict) apply to ``cmd:`` agents."""
+    if spec.startswith("cmd:"):
+        from agents.remote import RemoteAgent, RemoteOptions
+
+        if params:
+            raise AgentError(
+                f"agent {spec!r}: an out-of-process agent takes no --agent-param; pass its "
+                "options on its command line"
+            )
+        return RemoteAgent(spec[4:].strip(), RemoteOptions(**(options or {})))
     target = resolve(spec)
     module_name, _, attr = target.partition(":")
     try:

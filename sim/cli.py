@@ -73,6 +73,37 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _agent_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """RemoteOptions (as a dict) from the --agent-* flags; None when none is given."""
+    from sim.errors import UnitError
+    from sim.units import parse_quantity
+
+    opts: dict[str, Any] = {}
+    for flag, key in (("agent_timeout", "timeout_s"), ("agent_startup_timeout", "startup_s")):
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        text = value.strip()
+        if text and text[-1].isdigit():
+            text += " s"
+        try:
+            seconds = parse_quantity(text, "time")
+        except UnitError as exc:
+            raise UsageError(f"--{flag.replace('_', '-')} {value!r}: {exc}") from None
+        if not seconds > 0:
+            raise UsageError(f"--{flag.replace('_', '-')} {value!r}: must be positive")
+        opts[key] = seconds
+    for flag, key in (("agent_cpu_limit", "cpu_s"), ("agent_memory_limit", "memory_mb")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            if value < 1:
+                raise UsageError(f"--{flag.replace('_', '-')} {value}: must be positive")
+            opts[key] = value
+    if getattr(args, "agent_deny_network", False):
+        opts["deny_network"] = True
+    return opts or None
+
+
 def _kv(items: Sequence[str], flag: str) -> dict[str, Any]:
     from sim.scenario.load import parse_overrides
 
@@ -100,6 +131,7 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
         seed=args.seed,
         agent_params=_kv(args.agent_param, "--agent-param"),
         observer=live,
+        agent_options=_agent_options(args),
     )
     folder = None
     if not args.no_save:
@@ -225,6 +257,7 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         console=out,
         progress=not args.no_progress,
         argv=sys.argv,
+        agent_options=_agent_options(args),
     )
     _print_campaign(folder, summary, out)
     if not summary.interrupted:
@@ -635,6 +668,37 @@ def build_parser() -> argparse.ArgumentParser:
             "--entity",
             metavar="ID",
             help="which controlled entity --agent drives (default: the first)",
+        )
+        remote_opts(sp)
+
+    def remote_opts(sp: argparse.ArgumentParser) -> None:
+        g = sp.add_argument_group(
+            "out-of-process agents ('cmd:<command>', see docs/agent-protocol.md)"
+        )
+        g.add_argument(
+            "--agent-timeout",
+            metavar="DURATION",
+            help="deadline of one step, e.g. 50ms or '0.2 s' (default 10 s); a late answer "
+            "is an agent fault",
+        )
+        g.add_argument(
+            "--agent-startup-timeout",
+            metavar="DURATION",
+            help="deadline of the hello and of the reset (default 20 s)",
+        )
+        g.add_argument(
+            "--agent-cpu-limit", metavar="SECONDS", type=int, help="CPU-time rlimit of the agent"
+        )
+        g.add_argument(
+            "--agent-memory-limit",
+            metavar="MB",
+            type=int,
+            help="address-space rlimit of the agent (MiB)",
+        )
+        g.add_argument(
+            "--agent-deny-network",
+            action="store_true",
+            help="run the agent in a network namespace of its own (Linux, unshare)",
         )
 
     r = command(

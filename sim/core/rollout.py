@@ -6,6 +6,7 @@ from the run's ``SeedSequence``: one per domain, then one per controlled entity'
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -236,20 +237,19 @@ class Session:
         ):
             if eid in self.external:
                 continue
-            dom, slot = self.world.where[eid]
             agent = self.agents[eid]
-            self.agent_info[eid] = {
-                "name": str(getattr(agent, "name", type(agent).__name__)),
-                "version": str(getattr(agent, "version", "unknown")),
-            }
-            # a deep copy: an agent that mutates its brief cannot reach the world's data
-            brief = copy.deepcopy(self.world.runtimes[dom].briefing(slot))
             try:
-                agent.reset(brief, rng=np.random.default_rng(ss))
+                # a deep copy: an agent that mutates its brief cannot reach the world's data
+                agent.reset(self.briefing(eid), rng=np.random.default_rng(ss))
             except AgentFault as exc:
                 self._fault(0, eid, exc.kind, str(exc), exc.details, fatal=exc.fatal)
             except Exception as exc:
                 self._fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
+            # after reset: an out-of-process agent tells its name in its hello
+            self.agent_info[eid] = {
+                "name": str(getattr(agent, "name", type(agent).__name__)),
+                "version": str(getattr(agent, "version", "unknown")),
+            }
         if self.observer is not None:
             self.observer.begin(self.meta, self.recorder.arrays, self.dt)
         terminal = self._observe_monitors(0)
@@ -403,6 +403,14 @@ class Session:
     def _end(self, status: str, reason: str) -> None:
         self.status, self.reason, self.done = status, reason, True
 
+    def close(self) -> None:
+        """Release the agents (out-of-process agents stop their process group)."""
+        for agent in self.agents.values():
+            fn = getattr(agent, "close", None)
+            if callable(fn):
+                with contextlib.suppress(Exception):
+                    fn()
+
     def result(self) -> RunResult:
         return RunResult(
             self.recorder.finish(self.meta),
@@ -429,9 +437,12 @@ def rollout(
     safe fallback.
     """
     session = Session(scenario, agents, seed=seed, observer=observer)
-    session.start()
-    while not session.done:
-        session.step()
+    try:
+        session.start()
+        while not session.done:
+            session.step()
+    finally:
+        session.close()
     return session.result()
 
 

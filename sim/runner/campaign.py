@@ -46,7 +46,13 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
     try:
         loaded = load_scenario(job["path"], job["overrides"])
         row["scenario_id"] = loaded.scenario.id
-        out = run_loaded(loaded, agent=job["agent"], entity=job["entity"], seed=job["seed"])
+        out = run_loaded(
+            loaded,
+            agent=job["agent"],
+            entity=job["entity"],
+            seed=job["seed"],
+            agent_options=job.get("agent_options"),
+        )
         eid, row["agent"] = next(iter(out.agents.items()))
         info = out.result.agents.get(eid, {})
         row["agent_version"] = f"{info.get('name', '?')}@{info.get('version', '?')}"
@@ -395,6 +401,7 @@ def run_campaign(
     console: Any = None,
     progress: bool = True,
     argv: list[str] | None = None,
+    agent_options: dict[str, Any] | None = None,
 ) -> CampaignSummary:
     """Run (or continue, with ``resume``) every job of ``suite`` into the folder ``out``."""
     from rich.console import Console
@@ -427,6 +434,7 @@ def run_campaign(
             "sha256": suite.sha256,
         },
         "agent": suite.entries[0].agent if suite.entries else None,
+        "agent_options": agent_options,
         "jobs": len(suite.entries),
         "executor": executor,
         "workers": workers,
@@ -465,7 +473,7 @@ def run_campaign(
 
     try:
         with bar:
-            ex.run((j.to_dict() for j in todo), done)
+            ex.run(({**j.to_dict(), "agent_options": agent_options} for j in todo), done)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -55,6 +55,8 @@ def agent_digest(agent: Any) -> str:
     """SHA-256 of the source file of the agent's class (what was actually run)."""
     import inspect
 
+    if callable(getattr(agent, "digest", None)):  # an out-of-process agent: its program
+        return str(agent.digest())
     try:
         path = inspect.getsourcefile(type(agent))
         return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else "unknown"
@@ -77,6 +79,7 @@ def build_agents(
     agent: str | None,
     entity: str | None,
     agent_params: dict[str, Any] | None = None,
+    agent_options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]]]:
     """Agents for every controlled entity: the scenario's defaults, with ``agent`` and/or
     ``agent_params`` replacing those of the entity under test (``entity``, default: the
@@ -95,7 +98,7 @@ def build_agents(
             params = dict(agent_params)
         else:  # the scenario's agent_params belong to the scenario's agent
             params = dict(e.agent_params) if spec == e.agent else {}
-        agents[e.id] = load_agent(spec, params)
+        agents[e.id] = load_agent(spec, params, agent_options)
         specs[e.id], kwargs[e.id] = spec, params
     return agents, specs, kwargs
 
@@ -108,10 +111,11 @@ def run_loaded(
     seed: int | None = None,
     agent_params: dict[str, Any] | None = None,
     observer: Any = None,
+    agent_options: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run a loaded scenario and evaluate its criteria (nothing is written). ``observer``
     watches the run as it computes (the live viewer)."""
-    agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params)
+    agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params, agent_options)
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s, observer=observer)
     for eid, agent in agents.items():
