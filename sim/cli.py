@@ -610,6 +610,41 @@ def cmd_agents(args: argparse.Namespace, out: Console) -> int:
     return EXIT_PASS
 
 
+def cmd_check_agent(args: argparse.Namespace, out: Console) -> int:
+    from agents.checks import check_agent
+
+    if args.steps < 1:
+        raise UsageError(f"--steps {args.steps}: must be positive")
+    report = check_agent(
+        args.spec,
+        args.domain,
+        scenario=args.scenario,
+        steps=args.steps,
+        seed=args.seed,
+        options=_agent_options(args),
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        t = Table(
+            title=f"check-agent {report.agent} ({report.domain}, {report.scenario})",
+            title_justify="left",
+        )
+        for col in ("check", "result", "detail"):
+            t.add_column(col)
+        style = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]"}
+        for c in report.checks:
+            t.add_row(c.name, style[c.status], c.detail)
+        out.print(t)
+        n_fail = sum(c.status == "fail" for c in report.checks)
+        out.print(
+            "[green]the agent conforms[/]"
+            if report.ok
+            else f"[red]the agent does not conform[/] ({n_fail} failed)"
+        )
+    return EXIT_PASS if report.ok else EXIT_FAIL
+
+
 def cmd_metrics(args: argparse.Namespace, out: Console) -> int:
     from metrics.registry import METRICS
 
@@ -916,6 +951,28 @@ def build_parser() -> argparse.ArgumentParser:
         "List agents registered in the proving_ground.agents entry point group, loading "
         "each to check it.",
     )
+
+    ca = command(
+        "check-agent",
+        cmd_check_agent,
+        "check that an agent conforms to the protocol",
+        "Run an agent the way a campaign would and report: it loads, the handshake and reset "
+        "succeed, a few hundred control steps on a shipped scenario of its domain without a "
+        "fault, action shapes and limits, deadlines (median, p99, worst), valid actions on "
+        "empty and crowded observations, and the same actions under the same seed. "
+        "Exit 0 when it conforms, 1 when a check fails, 3 when it cannot be loaded.",
+    )
+    ca.add_argument("spec", help="the agent: entry-point name, 'module:Class' or 'cmd:<command>'")
+    ca.add_argument(
+        "--domain", required=True, choices=("road", "rail", "air", "water"), help="its domain"
+    )
+    ca.add_argument(
+        "--scenario", metavar="FILE", help="check on this scenario instead of the built-in one"
+    )
+    ca.add_argument("--steps", type=int, default=300, help="control steps to run (default 300)")
+    ca.add_argument("--seed", type=int, default=0, help="seed of both runs (default 0)")
+    ca.add_argument("--json", action="store_true", help="print the report as JSON")
+    remote_opts(ca)
 
     m = command(
         "metrics",
