@@ -89,7 +89,10 @@ class RemoteAgent:
                 f"agent 'cmd:{command}': --agent-deny-network is not available on this machine "
                 "(unshare --net failed: no util-linux or no user namespaces)"
             )
-        self.name = Path(self.argv[0]).name
+        prog = self.argv[0]
+        if shutil.which(prog) is None and not (Path.cwd() / prog).is_file():
+            raise AgentError(f"agent 'cmd:{command}': cannot start: no program {prog!r} found")
+        self.name = Path(prog).name
         self.version = "unknown"
         self.protocol_info: dict[str, Any] = {}
         self._proc: subprocess.Popen[bytes] | None = None

@@ -19,7 +19,7 @@ from sim.core.geometry import aabb_half_extents, box_corners, boxes_intersect, c
 from sim.core.log import Recorder, RunLog
 from sim.domains import get_domain
 from sim.domains.base import GROUND_HEIGHT_M, ActionInvalid, ActionNonFinite, DomainRuntime
-from sim.errors import AgentFault
+from sim.errors import AgentFault, ProvingGroundError
 from sim.scenario.model import ScenarioBase
 
 PLANS = "plans"  # log group of the agents' planned paths (not a domain)
@@ -243,6 +243,8 @@ class Session:
                 agent.reset(self.briefing(eid), rng=np.random.default_rng(ss))
             except AgentFault as exc:
                 self._fault(0, eid, exc.kind, str(exc), exc.details, fatal=exc.fatal)
+            except ProvingGroundError:
+                raise  # the agent cannot be run at all (e.g. its program is missing)
             except Exception as exc:
                 self._fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
             # after reset: an out-of-process agent tells its name in its hello
