@@ -9,6 +9,7 @@ infinite travel as ``null`` (JSON has no NaN), meaning unknown, not applicable o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import struct
@@ -50,12 +51,21 @@ def action_fields(domain: str) -> dict[str, set[str]]:
 
 def plain(obj: Any) -> Any:
     """JSON/MessagePack-ready copy: dataclasses become objects, arrays lists, NaN/inf null."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, np.ndarray):
+    t = type(obj)
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t in (int, str, bool) or obj is None:
+        return obj
+    names = _FIELDS.get(t)
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
+    if t is np.ndarray:
         if obj.dtype.kind == "f" and not np.isfinite(obj).all():
-            return [None if not math.isfinite(v) else v for v in obj.tolist()]
+            return [v if math.isfinite(v) else None for v in obj.tolist()]
         return obj.tolist()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        _FIELDS[t] = tuple(f.name for f in dataclasses.fields(obj))
+        return plain(obj)
     if isinstance(obj, float | np.floating):
         v = float(obj)
         return v if math.isfinite(v) else None
@@ -66,6 +76,9 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [plain(v) for v in obj]
     return obj
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class Codec:
@@ -123,45 +136,50 @@ class Codec:
 def from_plain(cls: Any, data: Any) -> Any:
     """Rebuild a briefing/observation dataclass from its plain form (the agent side of
     :func:`plain`): arrays come back read-only, ``null`` in number fields as NaN."""
-    return _build(cls, data)
+    return _converter(cls)(data)
 
 
-def _build(tp: Any, data: Any) -> Any:
+@functools.cache
+def _converter(tp: Any) -> Any:
+    """A function plain data -> value of type ``tp`` (built once per type)."""
     import types
     import typing
 
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(data, dict):
-            raise ValueError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
         hints = typing.get_type_hints(tp)
-        return tp(
-            **{f.name: _build(hints[f.name], data.get(f.name)) for f in dataclasses.fields(tp)}
-        )
+        fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(tp)]
+
+        def build(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise ValueError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
+            return tp(**{n: conv(data.get(n)) for n, conv in fields})
+
+        return build
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if data is None:
-            return None
-        return _build(args[0], data)
+        inner = _converter(next(a for a in typing.get_args(tp) if a is not type(None)))
+        return lambda data: None if data is None else inner(data)
     if tp is np.ndarray:
-        vals = list(data or [])
-        if any(v is None for v in vals):
-            arr = np.array([np.nan if v is None else v for v in vals], dtype=float)
-        else:
-            arr = np.array(vals, dtype=float if not vals else None)
-        arr.setflags(write=False)
-        return arr
+        return _array
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], v) for v in (data or []))
-        return tuple(_build(a, v) for a, v in zip(args, data, strict=True))
+            item = _converter(args[0])
+            return lambda data: tuple(item(v) for v in (data or ()))
+        convs = [_converter(a) for a in args]
+        return lambda data: tuple(c(v) for c, v in zip(convs, data, strict=True))
     if tp is float:
-        return float("nan") if data is None else float(data)
-    if tp is int:
-        return int(data)
-    if tp is bool:
-        return bool(data)
-    if tp is str:
-        return str(data)
-    return data
+        return lambda data: float("nan") if data is None else float(data)
+    if tp in (int, bool, str):
+        return tp
+    return lambda data: data
+
+
+def _array(data: Any) -> np.ndarray:
+    vals = data or []
+    if None in vals:
+        arr = np.array([np.nan if v is None else v for v in vals], dtype=float)
+    else:
+        arr = np.array(vals, dtype=None if vals else float)
+    arr.setflags(write=False)
+    return arr
