@@ -45,6 +45,7 @@ class RunOutcome:
     agents: dict[str, str]  # entity id -> agent spec
     seed: int
     agent_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity id -> kwargs
+    agent_options: dict[str, Any] | None = None  # how cmd: agents were run (RemoteOptions)
 
     @property
     def exit_code(self) -> int:
@@ -122,7 +123,7 @@ def run_loaded(
         result.agents.setdefault(eid, {})["digest"] = agent_digest(agent)
     values = compute_metrics(RunData(result.log, tuple(result.events)))
     verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
-    return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs)
+    return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs, agent_options)
 
 
 def reproduce_command(outcome: RunOutcome, out: Path | None) -> str:
@@ -137,6 +138,15 @@ def reproduce_command(outcome: RunOutcome, out: Path | None) -> str:
                 parts += ["--agent-param", f"{k}={v}"]
     for k, v in lo.overrides.items():
         parts += ["--set", f"{k}={v}"]
+    opts = outcome.agent_options or {}
+    for key, flag in (("timeout_s", "--agent-timeout"), ("startup_s", "--agent-startup-timeout")):
+        if key in opts:
+            parts += [flag, f"{opts[key]:g} s"]
+    for key, flag in (("cpu_s", "--agent-cpu-limit"), ("memory_mb", "--agent-memory-limit")):
+        if key in opts:
+            parts += [flag, str(opts[key])]
+    if opts.get("deny_network"):
+        parts.append("--agent-deny-network")
     parts += ["--seed", str(outcome.seed)]
     if out is not None:
         parts += ["--out", str(out)]
@@ -212,6 +222,7 @@ def write_run_folder(
                 }
                 for eid, spec in outcome.agents.items()
             },
+            "agent_options": outcome.agent_options,
             "verdict": outcome.verdict,
             "log_sha256": r.log.digest(),
             "files": files,
