@@ -51,20 +51,13 @@ class ProvingGroundEnv(gym.Env[np.ndarray, np.ndarray]):
         self.observation_space = gym.spaces.Box(-1e6, 1e6, (layout.size,), np.float64)
         _, self.action_names, low, high = self._episode.boxes[eid]
         self.action_space = gym.spaces.Box(low, high, dtype=np.float64)
-        self._first = True
         self._done = True
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        if seed is not None:
-            run_seed = seed
-        elif self._first:
-            run_seed = self._episode.loaded.scenario.seed
-        else:
-            run_seed = int(self.np_random.integers(2**31 - 1))
-        self._first = False
+        run_seed = self._episode.pick_seed(seed, self.np_random)
         obs = self._episode.reset(run_seed)[self.entity]
         self._done = False
         return obs, {"seed": run_seed, "time_s": 0.0}

@@ -40,7 +40,6 @@ class ProvingGroundParallelEnv(ParallelEnv):
         self.possible_agents = list(self._episode.external)
         self.agents: list[str] = []
         self.reward_spec = Reward.of(reward)
-        self._first = True
         self._rng = np.random.default_rng()
         self.render_mode = None
 
@@ -59,12 +58,7 @@ class ProvingGroundParallelEnv(ParallelEnv):
     ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-            run_seed = seed
-        elif self._first:
-            run_seed = self._episode.loaded.scenario.seed
-        else:
-            run_seed = int(self._rng.integers(2**31 - 1))
-        self._first = False
+        run_seed = self._episode.pick_seed(seed, self._rng)
         obs = self._episode.reset(run_seed)
         self.agents = list(self.possible_agents)
         return obs, {a: {"seed": run_seed} for a in self.agents}

@@ -239,6 +239,7 @@ class Episode:
         }
         self.boxes = {eid: action_box(d, probe.briefing(eid)) for eid, d in self.domains.items()}
         self.session = probe
+        self._started = False
 
     def _session(self, seed: int) -> Any:
         from agents.loading import load_agent
@@ -246,6 +247,14 @@ class Episode:
 
         agents = {e.id: load_agent(e.agent, dict(e.agent_params)) for e in self.others}
         return Session(self.loaded.scenario, agents, seed=seed, external=self.external)
+
+    def pick_seed(self, seed: int | None, rng: np.random.Generator) -> int:
+        """The run seed of the next episode: ``seed`` when given; else the scenario's for
+        the first episode and a draw from ``rng`` (the env's generator) after that."""
+        first, self._started = not self._started, True
+        if seed is not None:
+            return seed
+        return self.loaded.scenario.seed if first else int(rng.integers(2**31 - 1))
 
     def reset(self, seed: int) -> dict[str, np.ndarray]:
         self.session.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
-from agents.loading import available_agents, load_agent, resolve
+from agents.loading import available_agents, load_agent
 from agents.protocol import Agent, to_plain
 from sim.errors import AgentError
 from sim.runner.run import run_loaded
@@ -41,9 +42,11 @@ def test_loading_errors_teach(spec, msg):
         load_agent(spec)
 
 
-def test_out_of_process_agents_are_refused_clearly():
-    with pytest.raises(AgentError, match="cmd:"):
-        resolve("cmd:./controller")
+def test_an_out_of_process_agent_without_its_program_is_refused_clearly():
+    with pytest.raises(AgentError, match=r"cmd:\./controller.*no program"):
+        load_agent("cmd:./controller")
+    with pytest.raises(AgentError, match="takes no --agent-param"):
+        load_agent(f"cmd:{sys.executable} x.py", {"gain": 2})
 
 
 def test_observation_and_briefing_are_plain_data(write_yaml):
