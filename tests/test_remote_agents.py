@@ -215,6 +215,7 @@ def test_node_agent_keeps_clear_in_a_crossing():
         ("garbage", "malformed"),
         ("flood", "malformed"),
         ("wrongseq", "protocol"),
+        ("wrongshape", "invalid_action"),
         ("nan", "nonfinite_action"),
     ],
 )

@@ -1,6 +1,7 @@
 """A road agent over the protocol that misbehaves on purpose: ``python hostile_remote.py MODE``.
 
-Modes: good, hang, exit, flood, stderr, huge, fork PIDFILE, garbage, nan, wrongseq, slow,
+Modes: good, hang, exit, flood, stderr, huge, fork PIDFILE, garbage, nan, wrongshape,
+wrongseq, slow,
 noread, cpu, memory, wrongproto, netprobe PORT, envprobe.
 """
 
@@ -59,6 +60,9 @@ for line in sys.stdin:
         if mode == "garbage":
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
+            continue
+        if mode == "wrongshape":
+            send({"type": "action", "seq": msg["seq"], "action": {"accel": 1.0}})
             continue
         if mode == "wrongseq":
             send({"type": "action", "seq": msg["seq"] + 5, "action": action})
