@@ -105,6 +105,8 @@ def compute_metrics(run: RunData) -> dict[str, MetricValue]:
 # built-in metrics register themselves on import
 from metrics import air as _air  # noqa: E402,F401
 from metrics import common as _common  # noqa: E402,F401
+from metrics import faults as _faults  # noqa: E402,F401
 from metrics import rail as _rail  # noqa: E402,F401
 from metrics import road as _road  # noqa: E402,F401
+from metrics import sensors as _sensors  # noqa: E402,F401
 from metrics import water as _water  # noqa: E402,F401

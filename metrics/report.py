@@ -356,6 +356,7 @@ def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
         "log_sha256": r.get("log_sha256"),
         "run_dir": r.get("run_dir"),
         "reproduce": r["reproduce"],
+        "faults": r.get("faults") or [],
     }
 
 
@@ -654,7 +655,7 @@ function draw(){
   const body = document.getElementById('runs-body'); body.innerHTML = '';
   for (const r of rows.slice(page * PER, page * PER + PER)) {
     const tr = document.createElement('tr');
-    for (const k of ['name','family','v','params','ttc','thw','dist','decel','margin']) {
+    for (const k of ['name','family','v','params','ttc','thw','dist','decel','margin','faults']) {
       const td = document.createElement('td'); td.textContent = fmt(r[k]);
       if (k === 'v') td.className = r.v; tr.appendChild(td); }
     body.appendChild(tr); }
@@ -831,6 +832,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             "thw": _num(r["metrics"].get("min_time_headway_s")),
             "dist": _num(r["metrics"].get("min_distance_m")),
             "decel": _num(r["metrics"].get("max_decel_mps2")),
+            "faults": "; ".join(
+                f"{f['fault']} {_f(f['start_s'], 3)}–{_f(f['end_s'], 3)} s" for f in r["faults"]
+            ),
             "margin": min(
                 (
                     m
@@ -858,6 +862,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             ("dist", "min dist m"),
             ("decel", "max decel m/s²"),
             ("margin", "smallest margin"),
+            ("faults", "faults active"),
         )
     )
     parts.append(

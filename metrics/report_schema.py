@@ -95,6 +95,10 @@ class Run(_M):
     log_sha256: str | None
     run_dir: str | None
     reproduce: str = Field(description="a pground command that reproduces the run")
+    faults: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="faults active in the run: fault id, kind, start_s, end_s",
+    )
 
 
 class MetricDefinition(_M):

@@ -36,7 +36,7 @@ from agents.wire import DOMAIN_TYPES
 BIG = 1e6
 #: Strings worth encoding: field name -> vocabulary (one-hot).
 VOCAB = {
-    "state": ("green", "yellow", "red"),
+    "state": ("green", "yellow", "red", "dark"),
     "protection": ("none", "warning", "service brake", "emergency brake"),
 }
 

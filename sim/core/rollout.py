@@ -20,9 +20,12 @@ from sim.core.log import Recorder, RunLog
 from sim.domains import get_domain
 from sim.domains.base import GROUND_HEIGHT_M, ActionInvalid, ActionNonFinite, DomainRuntime
 from sim.errors import AgentFault, ProvingGroundError
+from sim.faults import HOLD, FaultEngine
 from sim.scenario.model import ScenarioBase
+from sim.sensors import STATS, SensorSuite
 
 PLANS = "plans"  # log group of the agents' planned paths (not a domain)
+SENSORS = "sensors"  # log group of the sensors' scan statistics (not a domain)
 PLAN_POINTS = 16
 
 
@@ -176,7 +179,9 @@ class Session:
         self.external = tuple(external)
         self.observer = observer
         seed_seq = np.random.SeedSequence(scenario.seed if seed is None else seed)
-        world_seed, self._agent_seed = seed_seq.spawn(2)
+        # spawned children depend only on their index: sensors and faults (children 2 and 3)
+        # leave the world's and the agents' streams as they were without them
+        world_seed, self._agent_seed, sensor_seed, self._fault_seed = seed_seq.spawn(4)
         self.world = world = World.build(scenario, world_seed)
         self.dt = dt = float(scenario.dt)
         self.n_ticks = scenario.n_ticks
@@ -190,7 +195,17 @@ class Session:
         fields[PLANS] = {
             a: (np.dtype(np.float64), len(self.controlled) * PLAN_POINTS) for a in ("x_m", "y_m")
         }
+        self.sensors = self._build_sensors(sensor_seed)
+        sensor_cols = [
+            {"entity": eid, "id": s.id, "type": s.spec.type, "group": s.group}
+            for eid, suite in self.sensors.items()
+            for s in suite.objects
+        ]
+        if sensor_cols:
+            fields[SENSORS] = {k: (np.dtype(np.float64), len(sensor_cols)) for k in STATS}
         self.recorder = Recorder(fields, self.n_ticks, dt)
+        self.faults = FaultEngine(self, self._fault_seed) if scenario.faults else None
+        self._limits: dict[str, Any] = {}
         self.plan_x = np.full(len(self.controlled) * PLAN_POINTS, np.nan)
         self.plan_y = self.plan_x.copy()
         self.collisions = CollisionMonitor(world)
@@ -213,6 +228,7 @@ class Session:
                 for name, rt in world.runtimes.items()
             },
             PLANS: {"entities": self.controlled, "points": PLAN_POINTS},
+            SENSORS: sensor_cols,
             "dt": dt,
             "control_every": self.every,
             "n_ticks_planned": self.n_ticks,
@@ -224,11 +240,46 @@ class Session:
         self.done = False
         self.dead: set[str] = set()  # agents after a fatal fault
         self._stop_error = False
+        self._finished = False
+        self._box_cache: tuple[int, Any] = (-1, None)
         self._seen = 0
         # domain rule events (offroad, red_light, nmac, geofence_breach...) in terminate_on
         self._rule_stops = set(scenario.terminate_on) - {"collision", "goal"}
 
     # -- set-up -----------------------------------------------------------------------------
+
+    def _build_sensors(self, root: np.random.SeedSequence) -> dict[str, SensorSuite]:
+        kinds = {
+            eid: rt.meta.kinds[slot]
+            for eid, (dom, slot) in self.world.where.items()
+            for rt in [self.world.runtimes[dom]]
+        }
+        return {
+            eid: SensorSuite(
+                list(specs), self.world.where[eid][0], eid, self.dt, self.world.order, kinds, root
+            )
+            for eid, specs in sorted(self.scenario.sensors.items())
+            if specs
+        }
+
+    def _ideal(self, eid: str) -> Any:
+        dom, slot = self.world.where[eid]
+        rt = self.world.runtimes[dom]
+        return getattr(rt, "observe_truth", rt.observe)(slot, self.tick)
+
+    def _boxes(self) -> tuple[np.ndarray, Any]:
+        """(valid, shapely polygons) of every entity's box in world order, built once per
+        tick for the sensors' line-of-sight tests."""
+        if self._box_cache[0] != self.tick:
+            from sim.sensors import box_polygons
+
+            fps = [rt.footprints() for rt in self.world.runtimes.values()]
+            cat = [
+                np.concatenate([getattr(fp, k) for fp in fps])
+                for k in ("cx_m", "cy_m", "heading_rad", "length_m", "width_m", "valid")
+            ]
+            self._box_cache = (self.tick, (cat[5].astype(bool), box_polygons(*cat[:5])))
+        return self._box_cache[1]
 
     def start(self) -> None:
         """Brief every agent, then monitor and record tick 0."""
@@ -254,6 +305,8 @@ class Session:
             }
         if self.observer is not None:
             self.observer.begin(self.meta, self.recorder.arrays, self.dt)
+        if self.faults is not None:  # faults from t = 0 are in force in the first row
+            self.events.extend(self.faults.update(0))
         terminal = self._observe_monitors(0)
         self._show(0)
         if self._stop_error:
@@ -268,9 +321,17 @@ class Session:
         return copy.deepcopy(self.world.runtimes[dom].briefing(slot))
 
     def observe(self, eid: str) -> Any:
-        """What ``eid``'s sensors report at the current tick."""
+        """What ``eid``'s sensors report at the current tick (the domain's ideal
+        observation when the scenario declares no sensors for it)."""
         dom, slot = self.world.where[eid]
-        return self.world.runtimes[dom].observe(slot, self.tick)
+        suite = self.sensors.get(eid)
+        if suite is None:
+            obs = self.world.runtimes[dom].observe(slot, self.tick)
+        else:
+            obs = suite.apply(self._ideal(eid), self.tick)
+        if self.faults is not None:
+            obs = self.faults.observe(eid, obs, self.tick)
+        return obs
 
     @property
     def control_due(self) -> bool:
@@ -285,6 +346,15 @@ class Session:
             raise RuntimeError("the run is over")
         first = len(self.events)
         tick = self.tick
+        if self.faults is not None:
+            self.events.extend(self.faults.update(tick))
+        if self.sensors:
+            stats = []
+            for eid, suite in self.sensors.items():
+                self.events.extend(suite.scan(tick, lambda eid=eid: self._ideal(eid), self._boxes))
+                stats.append(suite.stats())
+            table = np.concatenate(stats, axis=1)
+            self.recorder.record(tick, SENSORS, {k: table[i] for i, k in enumerate(STATS)})
         if tick % self.every == 0:
             for k, eid in enumerate(self.controlled):
                 if eid in self.external:
@@ -331,6 +401,12 @@ class Session:
             self._fault(tick, eid, "act_raised", f"{type(exc).__name__}: {exc}")
             self._policy(rt, slot)
             return
+        if self.faults is not None:
+            with contextlib.suppress(TypeError):  # not an action at all: apply_action says why
+                action = self.faults.actuate(eid, action, tick, self._action_limits(eid))
+            if action is HOLD:  # delayed: nothing has reached the actuators yet
+                rt.hold_action(slot)
+                return
         try:
             rt.apply_action(slot, action)
         except ActionNonFinite as exc:
@@ -339,6 +415,18 @@ class Session:
         except ActionInvalid as exc:
             self._fault(tick, eid, "invalid_action", str(exc))
             self._policy(rt, slot)
+
+    def _action_limits(self, eid: str) -> Any:
+        """(type, fields, low, high) of ``eid``'s action (for actuator saturation)."""
+        if eid not in self._limits:
+            from sim.rl import action_box
+
+            dom, _ = self.world.where[eid]
+            try:
+                self._limits[eid] = action_box(dom, self.briefing(eid))
+            except (ValueError, KeyError, AttributeError):
+                self._limits[eid] = None
+        return self._limits[eid]
 
     def _policy(self, rt: DomainRuntime, slot: int) -> None:
         fallback = getattr(rt, "fallback_action", None)
@@ -414,6 +502,10 @@ class Session:
                     fn()
 
     def result(self) -> RunResult:
+        if not self._finished:
+            self._finished = True
+            for suite in self.sensors.values():
+                self.events.extend(suite.never_detected(self.dt))
         return RunResult(
             self.recorder.finish(self.meta),
             self.events,

@@ -59,6 +59,7 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
         row["agent_digest"] = info.get("digest")
         row["simulated_s"] = out.result.ticks * loaded.scenario.dt
         row["criteria"] = [c.to_dict() for c in out.criteria]
+        row["faults"] = fault_timeline(out.result.events, row["simulated_s"])
         row.update(
             verdict=out.verdict,
             status=out.result.status,
@@ -89,6 +90,25 @@ def execute_jobs(
 ) -> list[Result]:
     """Several jobs in one task (Dask), each contained as in :func:`execute_job`."""
     return [execute_job(job, campaign_dir, keep_logs) for job in jobs]
+
+
+def fault_timeline(events: Any, end_s: float) -> list[dict[str, Any]]:
+    """[{fault, kind, start_s, end_s}] of the faults active in a run (end: the run's end
+    for a fault still active then)."""
+    out: list[dict[str, Any]] = []
+    open_: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.kind == "fault_start":
+            open_[e.details["fault"]] = item = {
+                "fault": e.details["fault"],
+                "kind": e.details["kind"],
+                "start_s": e.time_s,
+                "end_s": end_s,
+            }
+            out.append(item)
+        elif e.kind == "fault_end" and e.details["fault"] in open_:
+            open_.pop(e.details["fault"])["end_s"] = e.time_s
+    return out
 
 
 def job_row(job: dict[str, Any]) -> Result:

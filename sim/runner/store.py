@@ -40,9 +40,10 @@ COLUMNS = (
     ("agent_version", "TEXT"),
     ("agent_digest", "TEXT"),
     ("role", "TEXT"),
+    ("faults", "TEXT"),
 )
 NAMES = tuple(c for c, _ in COLUMNS)
-JSON_COLUMNS = ("params", "metrics", "criteria")
+JSON_COLUMNS = ("params", "metrics", "criteria", "faults")
 
 
 class ResultsStore:

@@ -264,4 +264,9 @@ def _semantic_checks(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
     )
     for d in domains:
         out.extend(get_domain(d).check(scenario))
+    from sim.scenario.faulting import fault_problems
+    from sim.scenario.sensing import sensor_problems
+
+    out.extend(sensor_problems(scenario))
+    out.extend(fault_problems(scenario))
     return out

@@ -11,18 +11,15 @@ from collections import Counter
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
+from sim.scenario.faulting import FaultSpec
+from sim.scenario.model_base import StrictModel
+from sim.scenario.sensing import SensorSpec
 from sim.units import Duration
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors; models are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Operator = Literal[">=", "<=", ">", "<", "==", "!="]
@@ -82,6 +79,16 @@ class ScenarioBase(StrictModel):
         "error",
         description="on an agent fault (exception, timeout, crash, NaN/invalid action): end "
         "the run as error, hold the last command, or apply the domain's safe fallback",
+    )
+    sensors: dict[str, list[SensorSpec]] = Field(
+        default_factory=dict,
+        description="per controlled entity id, the sensors its agent sees through (default: "
+        "the domain's ideal observation); see sim/sensors.py",
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        description="fault schedule: sensor, actuator, link and environment faults "
+        "(see sim/faults.py)",
     )
     # Filled by the composed model:
     entities: list[Any]

@@ -12,7 +12,12 @@ VULNERABLE = (230, 159, 0)  # orange
 OBSTACLE = (70, 70, 70)
 SENSOR = (86, 180, 233)  # sky blue
 PLAN = (204, 121, 167)  # reddish purple: an agent's planned path
-SIGNAL = {0: (0, 158, 115), 1: (240, 228, 66), 2: (213, 94, 0)}  # green, yellow, vermillion
+SIGNAL = {
+    0: (0, 158, 115),
+    1: (240, 228, 66),
+    2: (213, 94, 0),
+    3: (40, 40, 40),
+}  # green, yellow, vermillion, dark
 PANEL = (255, 255, 255)
 TEXT = (20, 20, 20)
 TIMELINE = (220, 220, 215)

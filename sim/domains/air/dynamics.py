@@ -122,6 +122,7 @@ class WindField:
         self.gust = (
             rng.normal(0.0, gust_sigma, 2) if gust_sigma > 0 else np.zeros(2)
         )  # stationary start
+        self.extra = np.zeros(2)  # a sudden gust injected as a fault (east, north; m/s)
 
     def step(self) -> None:
         if self.sigma > 0:
@@ -132,8 +133,8 @@ class WindField:
         if self.alt.size <= 1:
             e = float(self.e[0]) if self.e.size else 0.0
             n = float(self.n[0]) if self.n.size else 0.0
-            return e + self.gust[0], n + self.gust[1]
+            return e + self.gust[0] + self.extra[0], n + self.gust[1] + self.extra[1]
         return (
-            np.interp(alt, self.alt, self.e) + self.gust[0],
-            np.interp(alt, self.alt, self.n) + self.gust[1],
+            np.interp(alt, self.alt, self.e) + self.gust[0] + self.extra[0],
+            np.interp(alt, self.alt, self.n) + self.gust[1] + self.extra[1],
         )

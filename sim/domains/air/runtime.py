@@ -474,6 +474,14 @@ class AirRuntime:
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (targets persist)."""
 
+    def environment_fault(self, kind: str, params: dict[str, Any], active: bool) -> str | None:
+        """Fault hook: ``gust`` adds a uniform wind (east, north) while active."""
+        if kind != "gust":
+            return f"the air domain has no {kind!r} fault"
+        e, n = params["vector"]
+        self.wind.extra = np.array([e, n], dtype=float) if active else np.zeros(2)
+        return None
+
     def fallback_action(self, slot: int) -> AirAction:
         """Safe command after an agent fault: hold heading and airspeed, level off (what an
         autopilot does on a lost command link before its contingency procedure)."""

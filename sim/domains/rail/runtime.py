@@ -633,6 +633,22 @@ class RailRuntime:
     def hold_action(self, slot: int) -> None:
         """Keep the previous demand."""
 
+    def environment_fault(self, kind: str, params: dict[str, Any], active: bool) -> str | None:
+        """Fault hook: ``signal_failure`` puts a signal to danger (its routes are revoked at
+        the next tick, as a scheduled failure) until the fault ends."""
+        if kind != "signal_failure":
+            return f"the rail domain has no {kind!r} fault"
+        sig = params["signal"]
+        if sig not in self.sig_ids:
+            return f"no signal {sig!r} (signals: {', '.join(self.sig_ids)})"
+        s = list(self.sig_ids).index(sig)
+        if active:
+            self.sig_fail[s] = 0.0
+        else:
+            self.sig_fail[s] = None
+            self.failed[s] = False
+        return None
+
     def fallback_action(self, slot: int) -> RailAction:
         """Safe command after an agent fault: full service brake (the train stops)."""
         return RailAction(-1.0)

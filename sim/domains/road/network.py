@@ -20,7 +20,8 @@ from sim.domains.road.schema import RoadMap
 CHORD_TOLERANCE_M = 0.01
 BASE_GAP_M = 1.0e6
 SIGNAL_STATES = {"green": 0, "yellow": 1, "red": 2}
-SIGNAL_NAMES = ("green", "yellow", "red")
+SIGNAL_NAMES = ("green", "yellow", "red", "dark")
+SIGNAL_DARK = 3  # switched off (a traffic_light_dark fault)
 
 
 def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from sim.core.events import Event
 from sim.core.geometry import box_corners, clamp, wrap_angle
 from sim.domains.base import ActionInvalid, ActionNonFinite, EntityMeta, Footprints, clip_events
 from sim.domains.road import dynamics as dyn
-from sim.domains.road.network import SIGNAL_NAMES, RoadNetwork
+from sim.domains.road.network import SIGNAL_DARK, SIGNAL_NAMES, RoadNetwork
 from sim.domains.road.schema import IDM, Path, RoadEntity, Static
 
 BICYCLE, FRENET, PATH, STATIC = 0, 1, 2, 3
@@ -279,6 +279,7 @@ class RoadRuntime:
         self.front_prev = self.fleet.s_m + 0.5 * self.length
         self.road_prev = self.fleet.road.copy()
         self.sig_state = net.signal_states(0.0)
+        self.dark: set[int] = set()  # signals switched off by a fault
         # in the network's (sorted) signal order
         by_id = {sg.id: sg for sg in scenario.map.road.signals}
         sigs = [by_id[i] for i in net.sig_ids]
@@ -815,6 +816,18 @@ class RoadRuntime:
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (nothing to do: commands persist)."""
 
+    def environment_fault(self, kind: str, params: dict[str, Any], active: bool) -> str | None:
+        """Fault hook: ``traffic_light_dark`` switches a signal off (state 'dark': no red
+        light to pass; drivers must treat the junction as uncontrolled) until the end."""
+        if kind != "traffic_light_dark":
+            return f"the road domain has no {kind!r} fault"
+        ids = list(self.net.sig_ids)
+        if params["signal"] not in ids:
+            return f"no signal {params['signal']!r} (signals: {', '.join(ids)})"
+        k = ids.index(params["signal"])
+        self.dark = self.dark | {k} if active else self.dark - {k}
+        return None
+
     def fallback_action(self, slot: int) -> RoadAction:
         """Safe command after an agent fault: brake to a stop in lane at up to 4 m/s² (the
         deceleration bound of UN R157's minimal risk manoeuvre), steering as it was."""
@@ -981,6 +994,8 @@ class RoadRuntime:
         self.sig_state = net.signal_states(time_s)
         for i, ext in self.external.items():  # level crossings: 0 open, 1 closing, 2 closed
             self.sig_state[i] = int(self.bus.get(f"level_crossing:{ext}", 0))
+        if self.dark:
+            self.sig_state[list(self.dark)] = SIGNAL_DARK
         off, out, over = self._update_monitors_state()
         for kind, now, prev in (
             ("offroad", off, self.offroad),

@@ -176,6 +176,7 @@ class WaterRuntime:
         self.goal_done = ~self.has_goal
         # wind leeway (uniform) and current
         w = wmap.wind
+        self.current_extra = (0.0, 0.0)  # a current change injected as a fault (east, north)
         self.leeway = (
             -w.leeway * w.speed * math.sin(w.direction),
             -w.leeway * w.speed * math.cos(w.direction),
@@ -278,6 +279,7 @@ class WaterRuntime:
     # ------------------------------------------------------------------ stepping
     def _drift(self) -> None:
         ce, cn = self.chart.current(self.x, self.y)
+        ce, cn = ce + self.current_extra[0], cn + self.current_extra[1]
         self.drift_e, self.drift_n = ce + self.leeway[0], cn + self.leeway[1]
         self.ve = self.u * np.sin(self.psi) + self.drift_e
         self.vn = self.u * np.cos(self.psi) + self.drift_n
@@ -417,6 +419,13 @@ class WaterRuntime:
     def hold_action(self, slot: int) -> None:
         """Keep the previous command (commands persist)."""
 
+    def environment_fault(self, kind: str, params: dict[str, Any], active: bool) -> str | None:
+        """Fault hook: ``current_change`` adds a uniform current (east, north) while active."""
+        if kind != "current_change":
+            return f"the water domain has no {kind!r} fault"
+        self.current_extra = tuple(params["vector"]) if active else (0.0, 0.0)
+        return None
+
     def fallback_action(self, slot: int) -> WaterAction:
         """Safe command after an agent fault: stop engines, hold the present heading on the
         autopilot (the ship loses way without swinging)."""
@@ -460,7 +469,11 @@ class WaterRuntime:
             ukc_margin_m=float(self.map.ukc_margin),
         )
 
-    def observe(self, slot: int, tick: int) -> WaterObservation:
+    def observe_truth(self, slot: int, tick: int) -> WaterObservation:
+        """``observe`` with the true ids of radar echoes (for the sensor layer only)."""
+        return self.observe(slot, tick, truth=True)
+
+    def observe(self, slot: int, tick: int, *, truth: bool = False) -> WaterObservation:
         own = OwnShip(
             x_m=float(self.x[slot]),
             y_m=float(self.y[slot]),
@@ -495,7 +508,9 @@ class WaterRuntime:
                 length_m=frozen_array(self.length[ais]),
             ),
             radar=Targets(
-                ids=tuple(f"radar-{k}" for k in range(radar.size)),
+                ids=tuple(self.ids[i] for i in radar)
+                if truth
+                else tuple(f"radar-{k}" for k in range(radar.size)),
                 mmsi=frozen_array(np.zeros(radar.size), np.int64),
                 x_m=frozen_array(self.x[radar]),
                 y_m=frozen_array(self.y[radar]),
