@@ -431,6 +431,7 @@ class SensorSuite:
         for g in self.groups:
             ids: list[str] = []
             cols: dict[str, list[np.ndarray]] = {}
+            known: set[str] = set()
             for s in self.objects:
                 if s.group != g:
                     continue
@@ -438,8 +439,9 @@ class SensorSuite:
                 if out is None or not out[0]:
                     continue
                 o_ids, o_cols = out
-                fresh = [k for k, i in enumerate(o_ids) if i not in ids]  # first sensor wins
+                fresh = [k for k, i in enumerate(o_ids) if i not in known]  # first sensor wins
                 ids += [o_ids[k] for k in fresh]
+                known.update(o_ids)
                 for name, v in o_cols.items():
                     cols.setdefault(name, []).append(v[fresh])
             changes[g] = self._group(getattr(obs, g), g, ids, cols)
