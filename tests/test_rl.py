@@ -149,3 +149,12 @@ def test_random_policy_through_both_adapters_as_in_the_readme():
         actions = {a: penv.action_space(a).sample() for a in penv.agents}
         _obs, rewards, _terms, _truncs, _infos = penv.step(actions)
     assert set(rewards) == {"car", "train"}
+
+
+def test_an_agent_left_out_of_a_parallel_step_keeps_its_command():
+    penv = parallel_env(SCENARIOS / "mixed" / "level_crossing.yaml")
+    penv.reset(seed=2)
+    for _ in range(5):
+        penv.step({"car": penv.action_space("car").sample()})  # the train sends nothing
+    faults = [e for e in penv._episode.session.events if e.kind == "agent_fault"]
+    assert faults == []

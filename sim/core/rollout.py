@@ -358,7 +358,11 @@ class Session:
         if tick % self.every == 0:
             for k, eid in enumerate(self.controlled):
                 if eid in self.external:
-                    given = (actions or {}).get(eid)
+                    if eid not in (actions or {}):  # no new command: the last one stays
+                        dom, slot = self.world.where[eid]
+                        self.world.runtimes[dom].hold_action(slot)
+                        continue
+                    given = (actions or {})[eid]
                     self._apply(tick, eid, lambda given=given: given)
                 else:
                     self._apply(tick, eid, lambda eid=eid: self.agents[eid].act(self.observe(eid)))
