@@ -94,13 +94,12 @@ class FaultEngine:
             return []
         self.last_tick = tick
         out: list[Event] = []
-        t = tick * self.dt
         for f in self.faults:
             spec = f.spec
             if f.active and f.end is not None and tick >= f.end:
                 self._stop(f, tick)
                 out.append(self._event(tick, "fault_end", f))
-            if not f.active and self._starts(f, tick, t):
+            if not f.active and self._starts(f, tick):
                 f.active, f.start = True, tick
                 f.end = None if spec.duration is None else tick + round(spec.duration / self.dt)
                 self._begin(f, tick)
@@ -109,7 +108,7 @@ class FaultEngine:
                 self._evolve(f, tick)
         return out
 
-    def _starts(self, f: _Live, tick: int, t: float) -> bool:
+    def _starts(self, f: _Live, tick: int) -> bool:
         spec = f.spec
         if spec.rate is not None:  # Poisson starts while not active
             return bool(f.rng.random() < -math.expm1(-spec.rate / 3600.0 * self.dt))
