@@ -63,14 +63,14 @@ def _alive(pid: int) -> bool:
 # ------------------------------------------------------------------ the protocol itself
 
 
-@pytest.mark.parametrize("framing", ["json", "msgpack"])
 @pytest.mark.parametrize(
-    "path",
+    ("path", "framing"),
     [
-        "road/alks_cut_in.yaml",
-        "rail/junction_flank.yaml",
-        "air/crossing_right.yaml",
-        "water/crossing_give_way.yaml",
+        ("road/alks_cut_in.yaml", "json"),
+        ("road/alks_cut_in.yaml", "msgpack"),
+        ("rail/junction_flank.yaml", "json"),
+        ("air/crossing_right.yaml", "msgpack"),
+        ("water/crossing_give_way.yaml", "msgpack"),
     ],
 )
 def test_a_served_agent_gives_the_same_run_as_in_process(path, framing):
