@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import math
 import os
 import resource
 import select
@@ -31,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from agents.wire import PROTOCOL_VERSION, Codec, action_fields, domain_of, plain
+from agents.wire import (
+    PROTOCOL_VERSION,
+    Codec,
+    action_fields,
+    domain_of,
+    plain,
+    required_numbers,
+)
 from sim.errors import AgentError, AgentFault
 
 STDERR_TAIL_BYTES = 4096
@@ -108,6 +116,7 @@ class RemoteAgent:
         self._plan: np.ndarray | None = None
         self._domain = ""
         self._fields: set[str] = set()
+        self._numbers: set[str] = set()
         self.latencies_s: list[float] = []  # round trip of each step (for check-agent)
 
     # -- Agent protocol ---------------------------------------------------------------------
@@ -119,6 +128,7 @@ class RemoteAgent:
         self._check_hello(hello)
         self._domain = domain_of(briefing)
         self._fields = set().union(*action_fields(self._domain).values())
+        self._numbers = required_numbers(self._domain)
         self._send(
             {
                 "type": "reset",
@@ -157,7 +167,7 @@ class RemoteAgent:
                 self._plan = np.asarray(plan, dtype=float).reshape(-1, 2)
             except (TypeError, ValueError):
                 self._plan = None
-        return {k: (float("nan") if v is None and k in _NUMERIC else v) for k, v in action.items()}
+        return {k: (math.nan if v is None and k in self._numbers else v) for k, v in action.items()}
 
     def planned_path(self) -> np.ndarray | None:
         return self._plan
@@ -414,16 +424,3 @@ class RemoteAgent:
         return AgentFault(
             kind, message, fatal=True, details={"stderr_tail": self.stderr_tail[-1000:]}
         )
-
-
-# action fields that are numbers when present (null means NaN for them, not "absent")
-_NUMERIC = {
-    "accel_mps2",
-    "steer_rad",
-    "demand",
-    "hdg_rad",
-    "tas_mps",
-    "vs_mps",
-    "turn_rate_radps",
-    "speed_mps",
-}

@@ -44,6 +44,18 @@ def domain_of(briefing: Any) -> str:
     raise TypeError(f"no wire format for briefings of type {type(briefing).__name__}")
 
 
+def required_numbers(domain: str) -> set[str]:
+    """Action fields of ``domain`` that must be numbers (not optional): a ``null`` there
+    stands for NaN, in an optional field for 'not given'."""
+    import typing
+
+    out = set()
+    for t in DOMAIN_TYPES[domain][2]:
+        hints = typing.get_type_hints(t)
+        out |= {f.name for f in dataclasses.fields(t) if hints[f.name] is float}
+    return out
+
+
 def action_fields(domain: str) -> dict[str, set[str]]:
     """Action type name -> its field names, for ``domain``."""
     return {t.__name__: {f.name for f in dataclasses.fields(t)} for t in DOMAIN_TYPES[domain][2]}

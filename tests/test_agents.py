@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from agents.loading import available_agents, load_agent
-from agents.protocol import Agent, to_plain
+from agents.protocol import Agent
+from agents.wire import plain
 from sim.errors import AgentError
 from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
@@ -73,8 +74,8 @@ def test_observation_and_briefing_are_plain_data(write_yaml):
     from sim.core.rollout import rollout
 
     rollout(lo.scenario, {"ego": Spy()})
-    json.dumps(to_plain(seen["brief"]))
-    json.dumps(to_plain(seen["obs"]))
+    json.dumps(plain(seen["brief"]), allow_nan=False)
+    json.dumps(plain(seen["obs"]), allow_nan=False)
     objs = seen["obs"].objects
     assert objs.ids == ("other",) and objs.rel_s_m[0] > 0
     with pytest.raises(ValueError):
