@@ -546,3 +546,36 @@ def test_link_drop_with_certainty_is_a_loss(tmp_path):
     b = run_loaded(load_scenario(SCENARIOS / "rail" / "fault_radio_loss_following.yaml"))
     assert a.result.log.digest() == b.result.log.digest()
     del lo
+
+
+def test_link_delay_hands_over_the_authority_exactly_delay_late():
+    """From 250 s to 330 s the movement authority arrives 20 s late: the EoA the agent sees
+    at t is the one the interlocking gave at t − 20 s (as positions along the path)."""
+    lo = load_scenario(SCENARIOS / "rail" / "fault_radio_loss_following.yaml")
+    seen: dict[int, tuple[float, float]] = {}
+
+    class Watch:
+        name, version = "watch", "1"
+
+        def reset(self, briefing, *, rng):
+            self.inner = load_agent("supervised-ato")
+            self.inner.reset(briefing, rng=rng)
+
+        def act(self, obs):
+            ideal = s._ideal("train")
+            seen[s.tick] = (
+                obs.own.position_m + obs.eoa_m,
+                ideal.own.position_m + ideal.eoa_m,
+            )
+            return self.inner.act(obs)
+
+    s = Session(lo.scenario, {"train": Watch()})
+    s.start()
+    while not s.done and s.tick < round(330 / lo.scenario.dt):
+        s.step()
+    k = round(20 / lo.scenario.dt)
+    for t in range(round(272 / lo.scenario.dt), round(328 / lo.scenario.dt)):
+        if t in seen and t - k in seen:
+            assert seen[t][0] == seen[t - k][1]
+    late = [t for t in seen if 272 / lo.scenario.dt <= t < 328 / lo.scenario.dt]
+    assert late and any(seen[t][0] != seen[t][1] for t in late)  # it did lag
