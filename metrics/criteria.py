@@ -11,7 +11,11 @@ from typing import Any, Literal
 from metrics.registry import METRICS, MetricValue
 from sim.core.events import json_ready
 
-Verdict = Literal["pass", "fail", "error"]
+#: The one verdict classification every output uses. 'invalid': the run cannot judge the
+#: system (it started in contact, or a scripted stimulus never happened and nothing failed);
+#: 'not preventable' is a campaign-level label of a 'fail' (the reference failed too).
+Verdict = Literal["pass", "fail", "error", "invalid"]
+VERDICTS: tuple[str, ...] = ("pass", "fail", "error", "invalid")
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,50 @@ def holds(actual: float, op: str, expected: float) -> bool:
     }[op]
 
 
+def validity_problems(scenario: Any, events: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """Why a run cannot judge the system: (contacts at t = 0, stimuli that never happened).
+
+    A stimulus is a scripted manoeuvre (each declared one must fire: a ``manoeuvre`` event of
+    its entity) or a scheduled fault (``at``/``when``: a ``fault_start``). Random faults
+    (``rate``) may rightly never strike and are not counted."""
+    contacts = [
+        f"{' and '.join(e.entities)} in contact at t = 0"
+        for e in events
+        if e.kind == "collision" and e.tick == 0
+    ]
+    fired: dict[str, int] = {}
+    started = set()
+    for e in events:
+        if e.kind == "manoeuvre" and "resume" not in e.details:
+            fired[e.entities[0]] = fired.get(e.entities[0], 0) + 1
+        elif e.kind == "fault_start":
+            started.add(e.details.get("fault"))
+    missing = []
+    for ent in scenario.entities:
+        declared = len(getattr(ent, "manoeuvres", None) or [])
+        if fired.get(ent.id, 0) < declared:
+            missing.append(
+                f"{declared - fired.get(ent.id, 0)} of {declared} manoeuvre(s) of '{ent.id}' "
+                "never triggered"
+            )
+    for f in getattr(scenario, "faults", None) or []:
+        if f.rate is None and f.id not in started:
+            missing.append(f"fault '{f.id}' never started")
+    return contacts, missing
+
+
 def evaluate(
-    criteria: Sequence[Any], values: Mapping[str, MetricValue], status: str
-) -> tuple[Verdict, list[CriterionResult]]:
-    """Verdict of a run: 'error' when the run ended in error or a criterion's metric does not
-    apply; else 'fail' if any criterion fails; else 'pass'."""
+    criteria: Sequence[Any],
+    values: Mapping[str, MetricValue],
+    status: str,
+    *,
+    validity: tuple[list[str], list[str]] = ([], []),
+) -> tuple[Verdict, list[CriterionResult], str]:
+    """Verdict of a run and why: 'invalid' when it started in contact; 'error' when the run
+    ended in error or a criterion's metric does not apply; else 'fail' if any criterion
+    fails; else 'invalid' when a stimulus never happened (a pass would be vacuous); else
+    'pass'. A failure stands although a stimulus was missing: the system did not do its job
+    (e.g. it stopped, so the cut-in it should have met never came)."""
     results = []
     verdict: Verdict = "pass"
     for c in criteria:
@@ -84,6 +127,12 @@ def evaluate(
         results.append(CriterionResult(c.metric, c.op, c.value, mv.value, m, ok, c.id, unit))
         if not ok and verdict == "pass":
             verdict = "fail"
+    contacts, missing = validity
+    why = ""
     if status == "error":
         verdict = "error"
-    return verdict, results
+    if contacts:
+        verdict, why = "invalid", "; ".join(contacts)
+    elif missing and verdict == "pass":
+        verdict, why = "invalid", "stimulus never happened: " + "; ".join(missing)
+    return verdict, results, why

@@ -115,10 +115,17 @@ def build(folder: Path) -> dict[str, Any]:
             store.close()
     sut = [r for r in rows if (r.get("role") or "sut") == "sut"]
     ref = {_match_key(r): r for r in rows if r.get("role") == "reference"}
+    scopes: dict[str, tuple[str, ...] | None] = {}
     for r in sut:
         r["reproduce"] = reproduce(r)
         partner = ref.get(_match_key(r))
         r["reference_verdict"] = partner["verdict"] if partner else None
+        r["reference_note"] = None
+        r["reference"] = None
+        if partner is not None and not _in_scope(partner["agent"], r["scenario_file"], scopes):
+            # a reference model says nothing where it is not defined: the failure stands
+            r["reference_note"] = "no reference model for this scenario type"
+            partner = None
         # not preventable: the reference agent failed as well, by colliding
         r["preventable"] = not (
             r["verdict"] == "fail"
@@ -126,6 +133,20 @@ def build(folder: Path) -> dict[str, Any]:
             and partner["verdict"] == "fail"
             and _num((partner.get("metrics") or {}).get("collisions")) not in (None, 0.0)
         )
+        if not r["preventable"]:
+            assert partner is not None
+            m = partner.get("metrics") or {}
+            r["reference"] = {
+                "agent": partner["agent"],
+                "verdict": partner["verdict"],
+                "reason": partner.get("reason") or partner.get("error"),
+                "collisions": _num(m.get("collisions")),
+                "impact_speed_mps": _num(m.get("collision_impact_speed_mps")),
+                "log_sha256": partner.get("log_sha256"),
+                "run_dir": partner.get("run_dir"),
+                "reproduce": reproduce(partner),
+                "criteria": partner.get("criteria") or [],
+            }
     counts: dict[str, int] = defaultdict(int)
     for r in sut:
         counts["not_preventable" if not r["preventable"] else r["verdict"]] += 1
@@ -324,6 +345,36 @@ def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dic
     return [row], campaign
 
 
+def _in_scope(agent: str | None, scenario_file: str, cache: dict) -> bool:
+    """Whether the reference ``agent`` has a model of the scenario's type: its
+    ``scenario_tags`` (e.g. the R157 driver: r157, euro-ncap) meet the file's tags; an agent
+    that declares none is taken to cover every scenario."""
+    if agent not in cache:
+        from agents.loading import load_agent
+        from sim.errors import ProvingGroundError
+
+        try:
+            tags = getattr(load_agent(agent), "scenario_tags", None) if agent else None
+        except ProvingGroundError:
+            tags = None
+        cache[agent] = tuple(tags) if tags is not None else None
+    scope = cache[agent]
+    return scope is None or bool(set(scope) & _tags_of(scenario_file))
+
+
+def _tags_of(scenario_file: str) -> set[str]:
+    """A scenario file's tags, read without validating."""
+    from sim.errors import ScenarioError
+    from sim.scenario.yamlio import load_with_lines
+
+    try:
+        data, _ = load_with_lines(Path(scenario_file))
+    except ScenarioError:
+        return set()
+    tags = data.get("tags") if isinstance(data, dict) else None
+    return {str(x) for x in tags} if isinstance(tags, list) else set()
+
+
 def _domains_of(scenario_file: str) -> set[str]:
     """Domains a scenario file uses (its entities' and its map's), read without validating."""
     from sim.errors import ScenarioError
@@ -347,6 +398,8 @@ def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
         "verdict": r["verdict"],
         "preventable": r["preventable"],
         "reference_verdict": r.get("reference_verdict"),
+        "reference_note": r.get("reference_note"),
+        "reference": r.get("reference"),
         "status": r.get("status"),
         "reason": r.get("reason") or r.get("error"),
         "params": r.get("params") or {},
@@ -628,6 +681,7 @@ td,th{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f6f8;cursor:pointer}table.small td{font-size:12px}
 .pass{color:#00785a;font-weight:600}.fail{color:#c24a00;font-weight:600}
 .error,.invalid{color:#a0427a;font-weight:600}.not_preventable{color:#777;font-weight:600}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 .big{font-size:28px;font-weight:700}.cards{display:flex;gap:16px;flex-wrap:wrap}
 .card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:190px}
 .plot{background:#fafafa;border:1px solid #eee;margin:4px;font:11px sans-serif}
@@ -889,8 +943,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             f"<span class='{e(r['verdict'])}'>{e(r['verdict'])}</span>: "
             f"{e(str(r['reason']))}</summary><p>Failed criteria: {e(crit) or '–'}<br>"
             f"Parameters: <code>{e(json.dumps(r['params']))}</code> seed {r['seed']}<br>"
-            f"Reproduce: <code class='repro'>{e(r['reproduce'])}</code></p>"
-            f"{_failure_detail(folder, r)}</details>"
+            f"Reproduce: <code class='repro'>{e(r['reproduce'])}</code>"
+            + (f"<br>Reference: {e(r['reference_note'])}" if r.get("reference_note") else "")
+            + f"</p>{_failure_detail(folder, r)}</details>"
         )
     if len(doc["failures"]) > MAX_DETAILED_FAILURES:
         parts.append(
@@ -914,16 +969,33 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         )
         if doc["not_preventable"]:
             parts.append(
-                "<table><tr><th>run</th><th>reason</th><th>reproduce</th></tr>"
-                + "".join(
-                    f"<tr><td>{e(r['name'])}</td><td>{e(str(r['reason']))}"
-                    f"</td><td><code>{e(r['reproduce'])}</code></td></tr>"
-                    for r in doc["not_preventable"]
-                )
-                + "</table>"
+                "<p>Each not-preventable run is shown beside the reference agent's own run of "
+                "the same scenario, parameters and seed: the evidence that the reference "
+                "could not avoid it either.</p>"
             )
+            for r in doc["not_preventable"][:MAX_DETAILED_FAILURES]:
+                rf = r["reference"] or {}
+                parts.append(
+                    f"<details class='np'><summary><b>{e(r['name'])}</b> — system: "
+                    f"{e(str(r['reason']))}; reference <code>{e(str(rf.get('agent')))}</code>: "
+                    f"{e(str(rf.get('reason')))}, impact speed "
+                    f"{_f(rf.get('impact_speed_mps'), 3)} m/s</summary>"
+                    "<div class='pair'><div><h4>system under test</h4>"
+                    f"<p><code>{e(r['reproduce'])}</code></p>{_failure_detail(folder, r)}</div>"
+                    "<div><h4>reference</h4>"
+                    f"<p><code>{e(str(rf.get('reproduce')))}</code></p>"
+                    f"{_failure_detail(folder, rf)}</div></div></details>"
+                )
         else:
             parts.append("<p>Every failure was preventable.</p>")
+        out_of_scope = sorted({r["family"] for r in doc["failures"] if r.get("reference_note")})
+        if out_of_scope:
+            parts.append(
+                "<p>No reference model for the scenario type of "
+                + ", ".join(f"<code>{e(f)}</code>" for f in out_of_scope)
+                + ": their failures are failures (the reference agent's model covers "
+                "other scenario types).</p>"
+            )
     # 6. metric definitions
     used = {c["metric"] for r in doc["runs"] for c in r["criteria"]} | set(KEY_METRICS)
     parts.append(

@@ -86,6 +86,14 @@ class Run(_M):
     verdict: Literal["pass", "fail", "error", "invalid"]
     preventable: bool
     reference_verdict: str | None
+    reference_note: str | None = Field(
+        None, description="'no reference model for this scenario type' where it applies"
+    )
+    reference: dict[str, Any] | None = Field(
+        None,
+        description="for a not-preventable run: the reference agent's own run (verdict, "
+        "reason, collisions, impact speed, log digest, run folder, reproduce command)",
+    )
     status: str | None
     reason: str | None
     params: dict[str, Any]

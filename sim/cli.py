@@ -119,6 +119,8 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     from sim.scenario.load import load_scenario
 
     loaded = load_scenario(args.file, _kv(args.set, "--set"))
+    for w in loaded.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     live = None
     if args.view:
         from sim.viewer.app import LiveView
@@ -175,6 +177,8 @@ def _print_run(outcome: Any, folder: Path | None, out: Console) -> None:
         f"verdict: [bold {style}]{outcome.verdict.upper()}[/]   "
         f"({r.status}: {r.reason}; {r.ticks * sc.dt:.2f} s simulated)"
     )
+    if outcome.invalid_reason:
+        out.print(f"invalid: {outcome.invalid_reason}")
     if outcome.criteria:
         t = Table(title="criteria", title_justify="left")
         for col in ("requirement", "metric", "expected", "actual", "margin", "result"):
@@ -544,17 +548,23 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
         try:
             if is_suite_file(Path(f)):
                 suite = load_suite(f)
-                problems = []
+                problems, warnings = [], {}
                 for entry in suite.entries:
                     try:
-                        load_scenario(entry.path, entry.overrides)
+                        warnings.update(
+                            dict.fromkeys(load_scenario(entry.path, entry.overrides).warnings)
+                        )
                     except ScenarioError as exc:
                         problems.extend(exc.problems)
+                for w in warnings:
+                    print(f"warning: {w}", file=sys.stderr)
                 if problems:
                     raise ScenarioError(problems[0], problems)
                 out.print(f"[green]ok[/]  {f}  (suite, {len(suite.entries)} runs)")
             else:
                 lo = load_scenario(f)
+                for w in lo.warnings:
+                    print(f"warning: {w}", file=sys.stderr)
                 out.print(f"[green]ok[/]  {f}  ({lo.scenario.id})")
         except ScenarioError as exc:
             bad += 1
@@ -563,6 +573,37 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     if len(args.files) > 1:
         out.print(f"{len(args.files) - bad} valid, {bad} invalid")
     return EXIT_INPUT if bad else EXIT_PASS
+
+
+# ---------------------------------------------------------------------------- outcomes
+def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.outcomes import compute
+    from sim.runner.suite import reference_points
+
+    entries = reference_points(args.suite)
+    if not entries:
+        raise UsageError(f"{args.suite}: no entry has 'avoidable_by'; nothing to compute")
+    for spec, file, jobs in entries:
+        target = Path(args.suite).parent / spec.outcomes
+        out.print(f"{file.name}: running '{spec.agent}' on {len(jobs)} points ...")
+
+        def tick(i: int, n: int) -> None:
+            if not args.no_progress and (i == n or i % max(1, n // 10) == 0):
+                out.print(f"  {i}/{n}")
+
+        doc = compute(
+            file,
+            [(j.overrides, j.seed) for j in jobs],
+            spec.agent,
+            workers=args.workers,
+            progress=tick,
+        )
+        kept = sum(o["collisions"] == 0 for o in doc["outcomes"].values())
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        tmp.replace(target)
+        out.print(f"  {kept} of {len(jobs)} avoided by '{spec.agent}'; wrote {target}")
+    return EXIT_PASS
 
 
 # ---------------------------------------------------------------------------- schema etc.
@@ -973,6 +1014,20 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--seed", type=int, default=0, help="seed of both runs (default 0)")
     ca.add_argument("--json", action="store_true", help="print the report as JSON")
     remote_opts(ca)
+
+    ro = command(
+        "reference-outcomes",
+        cmd_reference_outcomes,
+        "compute the reference outcomes a suite filters its points by",
+        "For every suite entry with 'avoidable_by: {agent, outcomes}', run the reference "
+        "agent on every candidate point and write its outcomes (collision, impact speed, "
+        "verdict per point, with the digests of the scenario and the agent) to the outcomes "
+        "file beside the suite. Loading the suite then keeps the points the reference gets "
+        "through without a collision, and refuses a stale file.",
+    )
+    ro.add_argument("suite", help="the suite file")
+    ro.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
+    ro.add_argument("--no-progress", action="store_true", help="no progress lines")
 
     m = command(
         "metrics",

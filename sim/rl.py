@@ -283,10 +283,13 @@ class Episode:
 
     def finish(self) -> tuple[str, dict[str, Any]]:
         """Verdict and metrics of the finished episode."""
-        from metrics.criteria import evaluate
+        from metrics.criteria import evaluate, validity_problems
         from metrics.registry import RunData, compute_metrics
 
         res = self.session.result()
         values = compute_metrics(RunData(res.log, tuple(res.events)))
-        verdict, _ = evaluate(self.loaded.scenario.criteria, values, res.status)
+        sc = self.loaded.scenario
+        verdict, _, _ = evaluate(
+            sc.criteria, values, res.status, validity=validity_problems(sc, res.events)
+        )
         return verdict, values

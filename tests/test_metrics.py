@@ -126,14 +126,14 @@ def test_every_metric_applies_and_is_documented():
 )
 def test_criteria_verdict_and_margin(actual, op, value, ok, m):
     crit = [Criterion(metric="min_ttc_s", op=op, value=value, id="REQ-1")]
-    verdict, (res,) = evaluate(crit, {"min_ttc_s": MetricValue(actual)}, "truncated")
+    verdict, (res,), _ = evaluate(crit, {"min_ttc_s": MetricValue(actual)}, "truncated")
     assert res.passed is ok and verdict == ("pass" if ok else "fail")
     assert res.margin == pytest.approx(m) and margin(actual, op, value) == pytest.approx(m)
 
 
 def test_error_status_and_inapplicable_metric_make_an_error_verdict():
     crit = [Criterion(metric="time_to_goal_s", op="<=", value=30)]
-    verdict, _ = evaluate(crit, {"time_to_goal_s": MetricValue(float("nan"), False)}, "ok")
+    verdict, *_ = evaluate(crit, {"time_to_goal_s": MetricValue(float("nan"), False)}, "ok")
     assert verdict == "error"
-    verdict, _ = evaluate([], {}, "error")
+    verdict, *_ = evaluate([], {}, "error")
     assert verdict == "error"

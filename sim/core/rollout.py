@@ -324,6 +324,10 @@ class Session:
         """What ``eid``'s sensors report at the current tick (the domain's ideal
         observation when the scenario declares no sensors for it)."""
         dom, slot = self.world.where[eid]
+        if getattr(self.agents.get(eid), "perceives_ground_truth", False):
+            # a human reference (R157's careful driver) sees the scene, not the system's
+            # sensors: neither sensor declarations nor sensor faults apply to it
+            return self.world.runtimes[dom].observe(slot, self.tick)
         suite = self.sensors.get(eid)
         if suite is None:
             obs = self.world.runtimes[dom].observe(slot, self.tick)

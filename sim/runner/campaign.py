@@ -68,7 +68,9 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
             log_sha256=out.result.log.digest(),
         )
         failed = [c.metric for c in out.criteria if not c.passed]
-        if failed:
+        if out.invalid_reason:
+            row["reason"] = out.invalid_reason
+        elif failed:
             row["reason"] = f"{out.result.reason}; failed: {', '.join(failed)}"
         if keep_logs == "all" or (keep_logs == "failures" and out.verdict != "pass"):
             rel = Path("runs") / job["name"]

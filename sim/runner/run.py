@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.loading import load_agent
-from metrics.criteria import CriterionResult, Verdict, evaluate
+from metrics.criteria import CriterionResult, Verdict, evaluate, validity_problems
 from metrics.registry import METRICS, MetricValue, RunData, compute_metrics
 from sim.core.events import json_ready
 from sim.core.rollout import RunResult, rollout
@@ -46,10 +46,11 @@ class RunOutcome:
     seed: int
     agent_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity id -> kwargs
     agent_options: dict[str, Any] | None = None  # how cmd: agents were run (RemoteOptions)
+    invalid_reason: str = ""  # why the verdict is 'invalid'
 
     @property
     def exit_code(self) -> int:
-        return {"pass": 0, "fail": 1, "error": 3}[self.verdict]
+        return {"pass": 0, "fail": 1, "invalid": 2, "error": 3}[self.verdict]
 
 
 def agent_digest(agent: Any) -> str:
@@ -122,8 +123,13 @@ def run_loaded(
     for eid, agent in agents.items():
         result.agents.setdefault(eid, {})["digest"] = agent_digest(agent)
     values = compute_metrics(RunData(result.log, tuple(result.events)))
-    verdict, crit = evaluate(loaded.scenario.criteria, values, result.status)
-    return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs, agent_options)
+    verdict, crit, why = evaluate(
+        loaded.scenario.criteria,
+        values,
+        result.status,
+        validity=validity_problems(loaded.scenario, result.events),
+    )
+    return RunOutcome(loaded, result, verdict, crit, values, specs, s, kwargs, agent_options, why)
 
 
 def reproduce_command(outcome: RunOutcome, out: Path | None) -> str:
@@ -159,7 +165,7 @@ def metrics_document(outcome: RunOutcome) -> dict[str, Any]:
         "scenario": outcome.loaded.scenario.id,
         "verdict": outcome.verdict,
         "status": r.status,
-        "reason": r.reason,
+        "reason": outcome.invalid_reason or r.reason,
         "ticks": r.ticks,
         "simulated_s": r.ticks * outcome.loaded.scenario.dt,
         "log_sha256": r.log.digest(),

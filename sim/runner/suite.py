@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import Field, ValidationError
 
 from sim.errors import ScenarioError, suggest
+from sim.runner.outcomes import AvoidableBy
 from sim.runner.variation import Variation, expand, repetition_seed
 from sim.scenario.model import StrictModel
 from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
@@ -40,6 +41,11 @@ class SuiteEntryModel(Variation):
     path: str = Field(description="scenario file or glob, relative to the suite file")
     name: str | None = Field(None, description="family name (default: the file's stem)")
     seed: int | None = Field(None, ge=0, description="base seed (default: the scenario's)")
+    avoidable_by: AvoidableBy | None = Field(
+        None,
+        description="keep only the points this reference agent gets through without a "
+        "collision (its outcomes cached in a file: `pground reference-outcomes SUITE`)",
+    )
 
 
 class SuiteModel(StrictModel):
@@ -132,9 +138,10 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_suite(path: str | Path) -> Suite:
+def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
     """Load a suite file or folder and expand every entry into concrete runs; raise
-    :class:`ScenarioError` with one line per problem."""
+    :class:`ScenarioError` with one line per problem. ``apply_outcomes=False`` keeps every
+    point of entries filtered by ``avoidable_by`` (to compute their outcomes)."""
 
     path = Path(path)
     if path.is_dir():
@@ -187,7 +194,8 @@ def load_suite(path: str | Path) -> Suite:
         for m in matches:
             family = spec.name if (spec.name and len(matches) == 1) else Path(m).stem
             try:
-                jobs.extend(_entry_jobs(spec, Path(m), family, at(("scenarios", i))))
+                where = at(("scenarios", i))
+                jobs.extend(_entry_jobs(spec, Path(m), family, where, path, apply_outcomes))
             except ScenarioError as exc:
                 problems.extend(exc.problems)
     if problems:
@@ -201,7 +209,14 @@ def load_suite(path: str | Path) -> Suite:
     return Suite(model.name, model.description, jobs, path, _file_sha(path))
 
 
-def _entry_jobs(spec: SuiteEntryModel, file: Path, family: str, where: str) -> list[Job]:
+def _entry_jobs(
+    spec: SuiteEntryModel,
+    file: Path,
+    family: str,
+    where: str,
+    suite_path: Path,
+    apply_outcomes: bool = True,
+) -> list[Job]:
     from sim.scenario.load import load_scenario
 
     base = load_scenario(file)  # once per entry: its parameters and seed
@@ -233,4 +248,29 @@ def _entry_jobs(spec: SuiteEntryModel, file: Path, family: str, where: str) -> l
                 else f"{family}-{k:05d}" + (f"-r{r}" if spec.repetitions > 1 else "")
             )
             out.append(Job(name, family, file, combo, repetition_seed(seed0, r), sha))
+    if spec.avoidable_by is not None and apply_outcomes:
+        from sim.runner.outcomes import keep
+
+        points = [(j.overrides, j.seed) for j in out]
+        kept = keep(spec.avoidable_by, suite_path, file, points, where)
+        out = [j for j, k in zip(out, kept, strict=True) if k]
+        if not out:
+            raise ScenarioError(f"{where}: the reference '{spec.avoidable_by.agent}' avoids no run")
+    return out
+
+
+def reference_points(path: str | Path) -> list[tuple[AvoidableBy, Path, list[Job]]]:
+    """Entries of the suite at ``path`` filtered by ``avoidable_by``: (spec, scenario file,
+    every candidate job before the filter)."""
+    path = Path(path)
+    data, _ = load_with_lines(path)
+    model = SuiteModel.model_validate(data)
+    everything = load_suite(path, apply_outcomes=False).entries
+    out = []
+    for item in model.scenarios:
+        if isinstance(item, SuiteEntryModel) and item.avoidable_by is not None:
+            file = (path.parent / item.path).resolve()
+            family = item.name or file.stem
+            jobs = [j for j in everything if j.path.resolve() == file and j.family == family]
+            out.append((item.avoidable_by, file, jobs))
     return out

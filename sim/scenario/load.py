@@ -37,6 +37,7 @@ class LoadedScenario:
     parameters: dict[str, Any]
     overrides: dict[str, Any]
     resolved: dict[str, Any] = field(repr=False)
+    warnings: tuple[str, ...] = ()  # file:line: field: what looks wrong but can run
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -97,7 +98,50 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         problems.sort(key=_line_key)  # in file order
         raise ScenarioError(problems[0] if problems else f"{name}: invalid", problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedScenario(path, scenario, digest, params, overrides, resolved)
+    warnings = tuple(
+        f"{name}{f':{ln}' if (ln := line_of(lines, loc)) else ''}: {format_loc(loc)}: {msg}"
+        for loc, msg in _late_triggers(scenario)
+    )
+    return LoadedScenario(path, scenario, digest, params, overrides, resolved, warnings)
+
+
+def _late_triggers(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
+    """Time triggers at or after the end of the run: their stimulus can never happen (a run
+    that misses it is 'invalid')."""
+    out: list[tuple[Loc, str]] = []
+    end = scenario.duration
+    late = "the run ends at {:g} s, so this never happens: the run will be 'invalid'"
+    for i, e in enumerate(scenario.entities):
+        for k, m in enumerate(getattr(e, "manoeuvres", None) or []):
+            at = getattr(getattr(m, "when", None), "at_time", None)
+            if at is not None and at >= end:
+                out.append((("entities", i, "manoeuvres", k, "when", "at_time"), late.format(end)))
+    for k, f in enumerate(getattr(scenario, "faults", None) or []):
+        if f.at is not None and f.at >= end:
+            out.append((("faults", k, "at"), late.format(end)))
+    return out
+
+
+def _initial_contacts(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
+    """Entities whose boxes touch at t = 0: such a run judges nothing (the scenario's error,
+    not the system's). Builds the world once, as the run would."""
+    import numpy as np
+
+    from sim.core.rollout import CollisionMonitor, World
+
+    if not any(getattr(e, "controlled", False) for e in scenario.entities):
+        return []
+    world = World.build(scenario, np.random.SeedSequence(scenario.seed).spawn(4)[0])
+    events, _ = CollisionMonitor(world).check(0, 0.0)
+    index = {e.id: i for i, e in enumerate(scenario.entities)}
+    return [
+        (
+            ("entities", max(index[a] for a in ev.entities)),
+            f"'{ev.entities[0]}' and '{ev.entities[1]}' overlap at t = 0: place them apart "
+            "(a run that starts in contact is 'invalid')",
+        )
+        for ev in events
+    ]
 
 
 def _line_key(problem: str) -> int:
@@ -262,6 +306,16 @@ def _semantic_checks(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
     domains = sorted(
         {e.domain for e in scenario.entities} | {k for k, v in scenario.map if v is not None}
     )
+    for i, crit in enumerate(scenario.criteria):
+        spec = METRICS.get(crit.metric)
+        if spec is not None and spec.domains and not set(spec.domains) & set(domains):
+            out.append(
+                (
+                    ("criteria", i, "metric"),
+                    f"'{crit.metric}' is computed for {', '.join(spec.domains)} entities; this "
+                    f"scenario has {', '.join(domains)}: no run could ever be judged by it",
+                )
+            )
     for d in domains:
         out.extend(get_domain(d).check(scenario))
     from sim.scenario.faulting import fault_problems
@@ -269,4 +323,6 @@ def _semantic_checks(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
 
     out.extend(sensor_problems(scenario))
     out.extend(fault_problems(scenario))
+    if not out:  # the world only builds from a consistent file
+        out.extend(_initial_contacts(scenario))
     return out

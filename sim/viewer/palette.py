@@ -40,4 +40,9 @@ EVENT = {  # markers on the timeline
     "geofence_breach": (213, 94, 0),
     "low_altitude": (213, 94, 0),
 }
-VERDICT = {"pass": (0, 158, 115), "fail": (213, 94, 0), "error": (204, 121, 167)}
+VERDICT = {
+    "pass": (0, 158, 115),
+    "fail": (213, 94, 0),
+    "error": (204, 121, 167),
+    "invalid": (204, 121, 167),
+}

@@ -1,0 +1,141 @@
+"""One definition of "preventable" for generated suites: the reference agent itself.
+
+A suite entry may keep only the parameter points a reference agent gets through without a
+collision (UN R157 §5.2.5: the ALKS must avoid a collision wherever the careful and competent
+human driver of Annex 4 Appendix 3 would)::
+
+    - path: ../road/alks_cut_in.yaml
+      grid: {...}
+      avoidable_by: {agent: r157-driver, outcomes: alks_cut_in.r157.json}
+
+Running the reference on every candidate point each time a suite is loaded would cost
+minutes, so its outcomes are computed once (``pground reference-outcomes SUITE``) and kept in
+the named JSON file beside the suite, keyed by a digest of each point (parameters and seed)
+and stamped with the digests of the scenario file and the reference agent's source. Loading
+refuses a stale file (either digest changed, or a point is missing) with the command that
+rebuilds it: the suite can never silently disagree with the reference it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from sim.errors import ScenarioError
+from sim.scenario.model import StrictModel
+from sim.scenario.yamlio import canonical_json
+
+FORMAT = "proving-ground-reference-outcomes/1"
+
+
+class AvoidableBy(StrictModel):
+    """Keep only the points where ``agent`` has no collision (outcomes cached in a file)."""
+
+    agent: str = Field(description="the reference agent, e.g. 'r157-driver'")
+    outcomes: str = Field(description="JSON file of its outcomes, relative to the suite file")
+
+
+def point_key(overrides: dict[str, Any], seed: int) -> str:
+    """Digest of what makes a point: its parameter values and seed."""
+    return hashlib.sha256(canonical_json([overrides, seed]).encode()).hexdigest()[:16]
+
+
+def agent_source_sha256(spec: str) -> str:
+    """SHA-256 of the reference agent's source file and its version (what decides)."""
+    from agents.loading import load_agent
+    from sim.runner.run import agent_digest
+
+    agent = load_agent(spec)
+    return hashlib.sha256(
+        f"{agent_digest(agent)}:{getattr(agent, 'version', '?')}".encode()
+    ).hexdigest()
+
+
+def _outcome(args: tuple[str, dict[str, Any], int, str]) -> tuple[str, dict[str, Any]]:
+    from sim.runner.run import run_loaded
+    from sim.scenario.load import load_scenario
+
+    path, overrides, seed, agent = args
+    out = run_loaded(load_scenario(path, overrides), agent=agent, seed=seed)
+    return point_key(overrides, seed), {
+        "collisions": int(out.metrics["collisions"].value),
+        "impact_speed_mps": round(float(out.metrics["collision_impact_speed_mps"].value), 6),
+        "verdict": out.verdict,
+        "params": overrides,
+    }
+
+
+def compute(
+    file: Path,
+    points: Iterable[tuple[dict[str, Any], int]],
+    agent: str,
+    *,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``agent`` on every point of ``file``; the outcomes document."""
+    jobs = [(str(file), ov, seed, agent) for ov, seed in points]
+    results: dict[str, Any] = {}
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as ex:
+            for i, (key, res) in enumerate(ex.map(_outcome, jobs, chunksize=8), 1):
+                results[key] = res
+                if progress:
+                    progress(i, len(jobs))
+    else:
+        for i, job in enumerate(jobs, 1):
+            key, res = _outcome(job)
+            results[key] = res
+            if progress:
+                progress(i, len(jobs))
+    return {
+        "format": FORMAT,
+        "agent": agent,
+        "agent_source_sha256": agent_source_sha256(agent),
+        "scenario_sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+        "rule": "kept: points where the reference agent has no collision",
+        "outcomes": dict(sorted(results.items())),
+    }
+
+
+def keep(
+    spec: AvoidableBy,
+    suite_path: Path,
+    file: Path,
+    points: list[tuple[dict[str, Any], int]],
+    where: str,
+) -> list[bool]:
+    """Which points the reference avoids, from the outcomes file (refusing a stale one)."""
+    target = suite_path.parent / spec.outcomes
+    rebuild = f"rebuild it with `pground reference-outcomes {suite_path}`"
+    if not target.is_file():
+        raise ScenarioError(f"{where}.avoidable_by.outcomes: no file {target}; {rebuild}")
+    try:
+        doc = json.loads(target.read_text())
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"format is {doc.get('format')!r}, expected {FORMAT!r}")
+        stored = doc["outcomes"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScenarioError(f"{where}.avoidable_by.outcomes: {target}: {exc}; {rebuild}") from None
+    stale = []
+    if doc.get("agent") != spec.agent:
+        stale.append(f"it holds outcomes of '{doc.get('agent')}', not '{spec.agent}'")
+    if doc.get("scenario_sha256") != hashlib.sha256(file.read_bytes()).hexdigest():
+        stale.append(f"{file.name} changed since")
+    if doc.get("agent_source_sha256") != agent_source_sha256(spec.agent):
+        stale.append(f"the agent '{spec.agent}' changed since")
+    keys = [point_key(ov, seed) for ov, seed in points]
+    missing = sum(k not in stored for k in keys)
+    if missing:
+        stale.append(f"{missing} of {len(keys)} points have no outcome")
+    if stale:
+        raise ScenarioError(
+            f"{where}.avoidable_by: {target} is stale ({'; '.join(stale)}); {rebuild}"
+        )
+    return [stored[k]["collisions"] == 0 for k in keys]
