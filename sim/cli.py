@@ -598,11 +598,11 @@ def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
             workers=args.workers,
             progress=tick,
         )
-        kept = sum(o["collisions"] == 0 for o in doc["outcomes"].values())
+        kept = sum(o["verdict"] == "pass" for o in doc["outcomes"].values())
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         tmp.replace(target)
-        out.print(f"  {kept} of {len(jobs)} avoided by '{spec.agent}'; wrote {target}")
+        out.print(f"  {kept} of {len(jobs)} passed by '{spec.agent}'; wrote {target}")
     return EXIT_PASS
 
 
@@ -1022,8 +1022,8 @@ def build_parser() -> argparse.ArgumentParser:
         "For every suite entry with 'avoidable_by: {agent, outcomes}', run the reference "
         "agent on every candidate point and write its outcomes (collision, impact speed, "
         "verdict per point, with the digests of the scenario and the agent) to the outcomes "
-        "file beside the suite. Loading the suite then keeps the points the reference gets "
-        "through without a collision, and refuses a stale file.",
+        "file beside the suite. Loading the suite then keeps the points the reference passes, "
+        "and refuses a stale file.",
     )
     ro.add_argument("suite", help="the suite file")
     ro.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")

@@ -249,10 +249,11 @@ def test_workers_that_cannot_start_stop_the_campaign_cleanly(tmp_path):
 
 
 def test_reference_agent_passes_every_avoidable_r157_cut_in(tmp_path):
-    """The shipped sweep (439 cut-ins R157 §5.2.5.2 deems avoidable): AdaptiveCruise passes
-    all of them, so a failure of another controller there means something."""
+    """The shipped sweep (the cut-ins the R157 careful driver passes, 438 of 540):
+    AdaptiveCruise passes all of them, so a failure of another controller there means
+    something."""
     suite = load_suite(ROOT / "scenarios" / "suites" / "alks_cut_in.yaml")
     s = run_campaign(
         suite, tmp_path / "sweep", workers=2, keep_logs="none", console=QUIET, progress=False
     )
-    assert s.counts == {"pass": 439}
+    assert s.counts == {"pass": len(suite.entries)} and len(suite.entries) >= 400

@@ -124,15 +124,14 @@ scenarios:
         load_suite(suite)
 
 
-def test_shipped_cut_in_sweep_applies_r157_avoidability():
-    """The shipped sweep keeps forward-moving cutters that R157 §5.2.5.2 deems avoidable."""
+def test_shipped_cut_in_sweep_keeps_forward_moving_cutters_the_reference_passes():
+    """The shipped sweep keeps forward-moving cutters (540 grid points) that the R157
+    careful driver passes (tests/test_outcomes.py checks the outcomes themselves)."""
     jobs = load_suite(ROOT / "scenarios" / "suites" / "alks_cut_in.yaml").entries
-    assert len(jobs) == 439
+    assert 400 <= len(jobs) < 540
     for j in jobs:
         p = j.overrides
-        dv = -p["delta_v"]
-        assert p["ego_speed"] - dv > 0
-        assert (p["trigger_gap"] - dv * 1.803 / p["lateral_speed"]) / dv > dv / 12 + 0.35
+        assert p["ego_speed"] + p["delta_v"] > 0
 
 
 def test_sampled_subset_is_stable():

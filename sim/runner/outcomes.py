@@ -1,8 +1,10 @@
 """One definition of "preventable" for generated suites: the reference agent itself.
 
-A suite entry may keep only the parameter points a reference agent gets through without a
-collision (UN R157 §5.2.5: the ALKS must avoid a collision wherever the careful and competent
-human driver of Annex 4 Appendix 3 would)::
+A suite entry may keep only the parameter points where a reference agent passes the
+scenario's criteria (UN R157 §5.2.5: the ALKS must avoid a collision wherever the careful and
+competent human driver of Annex 4 Appendix 3 would; here the same criteria the system is held
+to — no collision, the scenario's TTC bound, its mission — decide whether the careful driver
+got through)::
 
     - path: ../road/alks_cut_in.yaml
       grid: {...}
@@ -35,7 +37,7 @@ FORMAT = "proving-ground-reference-outcomes/1"
 
 
 class AvoidableBy(StrictModel):
-    """Keep only the points where ``agent`` has no collision (outcomes cached in a file)."""
+    """Keep only the points where ``agent`` passes (outcomes cached in a file)."""
 
     agent: str = Field(description="the reference agent, e.g. 'r157-driver'")
     outcomes: str = Field(description="JSON file of its outcomes, relative to the suite file")
@@ -99,7 +101,7 @@ def compute(
         "agent": agent,
         "agent_source_sha256": agent_source_sha256(agent),
         "scenario_sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
-        "rule": "kept: points where the reference agent has no collision",
+        "rule": "kept: points where the reference agent's verdict is 'pass'",
         "outcomes": dict(sorted(results.items())),
     }
 
@@ -138,4 +140,4 @@ def keep(
         raise ScenarioError(
             f"{where}.avoidable_by: {target} is stale ({'; '.join(stale)}); {rebuild}"
         )
-    return [stored[k]["collisions"] == 0 for k in keys]
+    return [stored[k]["verdict"] == "pass" for k in keys]

@@ -43,8 +43,8 @@ class SuiteEntryModel(Variation):
     seed: int | None = Field(None, ge=0, description="base seed (default: the scenario's)")
     avoidable_by: AvoidableBy | None = Field(
         None,
-        description="keep only the points this reference agent gets through without a "
-        "collision (its outcomes cached in a file: `pground reference-outcomes SUITE`)",
+        description="keep only the points this reference agent passes (its outcomes cached "
+        "in a file: `pground reference-outcomes SUITE`)",
     )
 
 
@@ -255,7 +255,7 @@ def _entry_jobs(
         kept = keep(spec.avoidable_by, suite_path, file, points, where)
         out = [j for j, k in zip(out, kept, strict=True) if k]
         if not out:
-            raise ScenarioError(f"{where}: the reference '{spec.avoidable_by.agent}' avoids no run")
+            raise ScenarioError(f"{where}: the reference '{spec.avoidable_by.agent}' passes no run")
     return out
 
 
