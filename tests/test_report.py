@@ -59,6 +59,10 @@ def test_report_content(campaign):
     assert 0 < s["pass_rate"]["low"] < 1 / 3 < s["pass_rate"]["high"] < 1
     assert {f["name"] for f in doc["failures"]} == {"alks_cut_in", "ncap_ccrs"}
     assert [r["name"] for r in doc["not_preventable"]] == ["alks_crossing_pedestrian"]
+    ref = doc["not_preventable"][0]["reference"]  # the evidence: the reference's own run
+    assert ref["agent"] == "r157-driver" and ref["verdict"] == "fail" and ref["collisions"] == 1
+    assert 0 < ref["impact_speed_mps"] < 4.0 and ref["reproduce"].startswith("pground run ")
+    assert "--agent r157-driver" in ref["reproduce"] and ref["log_sha256"]
     req = {r["requirement"]: r for r in doc["requirements"]}
     assert req["R157-5.1.1"]["failed"] == 2 and "alks_cut_in" in req["R157-5.1.1"]["families"]
     assert s["event_rates"]["collisions"]["count"] == 3
@@ -70,6 +74,27 @@ def test_report_content(campaign):
     html = (campaign / "report.html").read_text()
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     assert "data:image/png;base64," in html  # a still of the failure
+    section = html.split("id='preventability'")[1].split("id='metrics'")[0]
+    assert "system under test" in section and "reference" in section
+    assert section.count("<svg") >= 2  # plots of both runs, side by side
+
+
+def test_no_reference_model_means_a_failure_stays_a_failure(tmp_path):
+    """The R157 driver models ALKS and NCAP situations; at a signalised junction its failure
+    excuses nothing: the system's failure is a failure, with the note saying why."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: junction\nscenarios:\n  - {ROAD / 'signalised_intersection.yaml'}\n")
+    s = load_suite(suite).with_agent("constant-speed", None).with_reference("r157-driver")
+    run_campaign(s, tmp_path / "c", executor="serial", console=QUIET, progress=False)
+    write(tmp_path / "c")
+    doc = json.loads((tmp_path / "c" / "report.json").read_text())
+    counts = doc["summary"]["counts"]
+    assert counts["fail"] == 1 and not counts.get("not_preventable")
+    (fail,) = doc["failures"]
+    assert fail["reference_note"] == "no reference model for this scenario type"
+    assert (
+        "No reference model for the scenario type" in (tmp_path / "c" / "report.html").read_text()
+    )
 
 
 def test_failed_run_reproduce_command_reproduces(campaign):

@@ -123,25 +123,32 @@ def _late_triggers(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
 
 
 def _initial_contacts(scenario: ScenarioBase) -> list[tuple[Loc, str]]:
-    """Entities whose boxes touch at t = 0: such a run judges nothing (the scenario's error,
-    not the system's). Builds the world once, as the run would."""
+    """A controlled entity whose box touches another at t = 0: such a run judges nothing
+    (the scenario's error, not the system's). Builds the world once, as the run would.
+    Contacts among background entities (generated traffic) do not touch the system."""
     import numpy as np
 
     from sim.core.rollout import CollisionMonitor, World
 
-    if not any(getattr(e, "controlled", False) for e in scenario.entities):
+    controlled = {e.id for e in scenario.entities if e.controlled}
+    if not controlled:
         return []
     world = World.build(scenario, np.random.SeedSequence(scenario.seed).spawn(4)[0])
     events, _ = CollisionMonitor(world).check(0, 0.0)
     index = {e.id: i for i, e in enumerate(scenario.entities)}
-    return [
-        (
-            ("entities", max(index[a] for a in ev.entities)),
-            f"'{ev.entities[0]}' and '{ev.entities[1]}' overlap at t = 0: place them apart "
-            "(a run that starts in contact is 'invalid')",
+    out: list[tuple[Loc, str]] = []
+    for ev in events:
+        if not controlled & set(ev.entities):
+            continue
+        named = [index[x] for x in ev.entities if x in index]
+        out.append(
+            (
+                ("entities", max(named)),
+                f"'{ev.entities[0]}' and '{ev.entities[1]}' overlap at t = 0: place them "
+                "apart (a run that starts in contact is 'invalid')",
+            )
         )
-        for ev in events
-    ]
+    return out
 
 
 def _line_key(problem: str) -> int:
