@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from metrics.registry import METRICS, MetricValue
 from sim.core.events import json_ready
+from sim.errors import VERDICTS
 
-#: The one verdict classification every output uses. 'invalid': the run cannot judge the
-#: system (it started in contact, or a scripted stimulus never happened and nothing failed);
-#: 'not preventable' is a campaign-level label of a 'fail' (the reference failed too).
+#: see sim.errors.VERDICTS (the one classification every output uses)
 Verdict = Literal["pass", "fail", "error", "invalid"]
-VERDICTS: tuple[str, ...] = ("pass", "fail", "error", "invalid")
+assert set(get_args(Verdict)) == set(VERDICTS)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sim.errors import ProvingGroundError, ScenarioError, UsageError
+from sim.errors import VERDICTS, ProvingGroundError, ScenarioError, UsageError
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 KEY_METRICS = (
@@ -59,6 +59,7 @@ TABLE_METRICS = (
     "min_distance_m",
 )
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "invalid": "magenta"}
+assert set(VERDICT_STYLE) == set(VERDICTS)
 
 
 def _fmt(v: Any) -> str:
@@ -577,7 +578,7 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
 
 # ---------------------------------------------------------------------------- outcomes
 def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
-    from sim.runner.outcomes import compute
+    from sim.runner.outcomes import compute, dumps
     from sim.runner.suite import reference_points
 
     entries = reference_points(args.suite)
@@ -600,7 +601,7 @@ def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
         )
         kept = sum(o["verdict"] == "pass" for o in doc["outcomes"].values())
         tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        tmp.write_text(dumps(doc))
         tmp.replace(target)
         out.print(f"  {kept} of {len(jobs)} passed by '{spec.agent}'; wrote {target}")
     return EXIT_PASS
@@ -931,7 +932,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Parquet, optionally filtered.",
     )
     rs.add_argument("campaign", help="campaign folder")
-    rs.add_argument("--verdict", choices=("pass", "fail", "error", "invalid"))
+    rs.add_argument("--verdict", choices=VERDICTS)
     rs.add_argument("--family", help="only runs of this scenario family")
     rs.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
     rs.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")

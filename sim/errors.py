@@ -65,3 +65,10 @@ class AgentFault(Exception):
         super().__init__(message)
         assert kind in FAULT_KINDS, kind
         self.kind, self.fatal, self.details = kind, fatal, dict(details or {})
+
+
+#: The one verdict classification every output uses (runs, campaigns, reports, JUnit, exit
+#: codes). 'invalid': the run cannot judge the system (it started in contact, or a scripted
+#: stimulus never happened and nothing failed). 'not preventable' is not a verdict but a
+#: campaign's label of a 'fail' the reference agent failed too.
+VERDICTS: tuple[str, ...] = ("pass", "fail", "error", "invalid")

@@ -215,10 +215,13 @@ REFERENCE_CANNOT = {
 
 
 def _road_entries():
+    """Every shipped road suite entry of a type the reference model covers (its tags)."""
     out = []
     for suite in ("road", "faults"):
         for e in load_suite(SCENARIOS / "suites" / f"{suite}.yaml").entries:
-            if e.path.parent.name == "road" and e.name not in {x.name for x in out}:
+            tags = set(load_scenario(e.path, e.overrides).scenario.tags)
+            in_scope = tags & set(R157ReferenceDriver.scenario_tags)
+            if e.path.parent.name == "road" and in_scope and e.name not in {x.name for x in out}:
                 out.append(e)
     return out
 

@@ -106,6 +106,16 @@ def compute(
     }
 
 
+def dumps(doc: dict[str, Any]) -> str:
+    """The outcomes document as JSON with one line per point (reviewable diffs)."""
+    head = {k: v for k, v in doc.items() if k != "outcomes"}
+    lines = [
+        f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in doc["outcomes"].items()
+    ]
+    body = json.dumps(head, indent=1, sort_keys=True)[:-2]
+    return body + ',\n "outcomes": {\n' + ",\n".join(lines) + "\n }\n}\n"
+
+
 def keep(
     spec: AvoidableBy,
     suite_path: Path,
