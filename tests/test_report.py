@@ -293,3 +293,34 @@ def test_verify_reruns_from_another_directory(campaign, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = verify(out, rerun=1)
     assert res.ok and res.reran == 1, res.problems
+
+
+def test_the_suite_exit_code_follows_the_report_s_classification(tmp_path):
+    """A campaign whose only failure the reference failed too is not a failure of the system:
+    the CLI says so and exits 0, as junit.xml marks it skipped."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: ped\nscenarios:\n  - {ROAD / 'alks_crossing_pedestrian.yaml'}\n")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "suite",
+            str(suite),
+            "--agent",
+            "constant-speed",
+            "--reference",
+            "r157-driver",
+            "--out",
+            str(tmp_path / "c"),
+            "--no-progress",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "0 failure(s) of the system, 1 not preventable" in res.stdout
+    assert (tmp_path / "c" / "junit.xml").read_text().count("<skipped") == 1
