@@ -89,3 +89,18 @@ def test_the_random_agent_is_reproducible_and_varies_with_the_seed():
     b = run_loaded(lo, agent="random", seed=3).result.log.digest()
     c = run_loaded(lo, agent="random", seed=4).result.log.digest()
     assert a == b != c
+
+
+def test_a_random_policy_through_the_gymnasium_adapter_fails_the_cut_in():
+    """The README's random-policy snippet used to pass alks_cut_in in 3 of 3 episodes."""
+    import sim.gym
+
+    env = sim.gym.make(str(SCENARIOS / "road" / "alks_cut_in.yaml"))
+    for episode in range(3):
+        env.reset(seed=episode + 1)
+        env.action_space.seed(episode)
+        while True:
+            *_, terminated, truncated, info = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+        assert info["verdict"] == "fail"
