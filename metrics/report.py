@@ -101,6 +101,7 @@ def _match_key(row: dict[str, Any]) -> str:
 def build(folder: Path) -> dict[str, Any]:
     """The report document of the campaign in ``folder``."""
     from sim.domains import get_domain
+    from sim.runner.outcomes import in_scope
     from sim.runner.store import ResultsStore
 
     folder = Path(folder)
@@ -116,13 +117,16 @@ def build(folder: Path) -> dict[str, Any]:
     sut = [r for r in rows if (r.get("role") or "sut") == "sut"]
     ref = {_match_key(r): r for r in rows if r.get("role") == "reference"}
     scopes: dict[str, tuple[str, ...] | None] = {}
+    ref_agent = manifest.get("reference") or next(
+        (r["agent"] for r in rows if r.get("role") == "reference"), None
+    )
     for r in sut:
         r["reproduce"] = reproduce(r)
         partner = ref.get(_match_key(r))
         r["reference_verdict"] = partner["verdict"] if partner else None
         r["reference_note"] = None
         r["reference"] = None
-        if partner is not None and not _in_scope(partner["agent"], r["scenario_file"], scopes):
+        if ref_agent and not in_scope(ref_agent, r["scenario_file"], scopes):
             # a reference model says nothing where it is not defined: the failure stands
             r["reference_note"] = "no reference model for this scenario type"
             partner = None
@@ -154,7 +158,7 @@ def build(folder: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "runs": len(sut),
         "counts": dict(counts),
-        "reference_agent": next((r["agent"] for r in rows if r.get("role") == "reference"), None),
+        "reference_agent": ref_agent,
         "pass_rate": None,
         "failure_rate_upper_95": None,
     }
@@ -343,36 +347,6 @@ def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dic
         "command": manifest.get("command"),
     }
     return [row], campaign
-
-
-def _in_scope(agent: str | None, scenario_file: str, cache: dict) -> bool:
-    """Whether the reference ``agent`` has a model of the scenario's type: its
-    ``scenario_tags`` (e.g. the R157 driver: r157, euro-ncap) meet the file's tags; an agent
-    that declares none is taken to cover every scenario."""
-    if agent not in cache:
-        from agents.loading import load_agent
-        from sim.errors import ProvingGroundError
-
-        try:
-            tags = getattr(load_agent(agent), "scenario_tags", None) if agent else None
-        except ProvingGroundError:
-            tags = None
-        cache[agent] = tuple(tags) if tags is not None else None
-    scope = cache[agent]
-    return scope is None or bool(set(scope) & _tags_of(scenario_file))
-
-
-def _tags_of(scenario_file: str) -> set[str]:
-    """A scenario file's tags, read without validating."""
-    from sim.errors import ScenarioError
-    from sim.scenario.yamlio import load_with_lines
-
-    try:
-        data, _ = load_with_lines(Path(scenario_file))
-    except ScenarioError:
-        return set()
-    tags = data.get("tags") if isinstance(data, dict) else None
-    return {str(x) for x in tags} if isinstance(tags, list) else set()
 
 
 def _domains_of(scenario_file: str) -> set[str]:

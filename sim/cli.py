@@ -270,7 +270,7 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
 
         paths = write(folder)
         out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
-        if summary.reference:
+        if suite.reference:
             # the report's classification decides, as in report.json and junit.xml: a failure
             # the reference failed too is not the system's
             counts = json.loads(paths["json"].read_text())["summary"]["counts"]

@@ -85,6 +85,7 @@ def test_no_reference_model_means_a_failure_stays_a_failure(tmp_path):
     suite = tmp_path / "s.yaml"
     suite.write_text(f"name: junction\nscenarios:\n  - {ROAD / 'signalised_intersection.yaml'}\n")
     s = load_suite(suite).with_agent("constant-speed", None).with_reference("r157-driver")
+    assert [j.role for j in s.entries] == ["sut"]  # the reference is not run where it has no model
     run_campaign(s, tmp_path / "c", executor="serial", console=QUIET, progress=False)
     write(tmp_path / "c")
     doc = json.loads((tmp_path / "c" / "report.json").read_text())

@@ -456,6 +456,7 @@ def run_campaign(
             "sha256": suite.sha256,
         },
         "agent": suite.entries[0].agent if suite.entries else None,
+        "reference": suite.reference,
         "agent_options": agent_options,
         "jobs": len(suite.entries),
         "executor": executor,

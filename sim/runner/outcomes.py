@@ -151,3 +151,34 @@ def keep(
             f"{where}.avoidable_by: {target} is stale ({'; '.join(stale)}); {rebuild}"
         )
     return [stored[k]["verdict"] == "pass" for k in keys]
+
+
+def in_scope(agent: str, scenario_file: str | Path, cache: dict | None = None) -> bool:
+    """Whether the reference ``agent`` has a model of the scenario's type: its
+    ``scenario_tags`` (e.g. the R157 driver: r157, euro-ncap) meet the file's tags; an agent
+    that declares none is taken to cover every scenario."""
+    cache = {} if cache is None else cache
+    if agent not in cache:
+        from agents.loading import load_agent
+        from sim.errors import ProvingGroundError
+
+        try:
+            tags = getattr(load_agent(agent), "scenario_tags", None)
+        except ProvingGroundError:
+            tags = None
+        cache[agent] = tuple(tags) if tags is not None else None
+    scope = cache[agent]
+    return scope is None or bool(set(scope) & _tags_of(scenario_file))
+
+
+def _tags_of(scenario_file: str | Path) -> set[str]:
+    """A scenario file's tags, read without validating."""
+    from sim.errors import ScenarioError
+    from sim.scenario.yamlio import load_with_lines
+
+    try:
+        data, _ = load_with_lines(Path(scenario_file))
+    except ScenarioError:
+        return set()
+    tags = data.get("tags") if isinstance(data, dict) else None
+    return {str(x) for x in tags} if isinstance(tags, list) else set()

@@ -98,6 +98,7 @@ class Suite:
     entries: list[Job]
     path: Path | None = None
     sha256: str | None = None
+    reference: str | None = None  # the reference agent of the campaign, if any
 
     def with_agent(self, agent: str | None, entity: str | None) -> Suite:
         jobs = [dataclasses.replace(j, agent=agent, entity=entity) for j in self.entries]
@@ -105,15 +106,20 @@ class Suite:
 
     def with_reference(self, agent: str, entity: str | None = None) -> Suite:
         """Each run again with a reference agent (R157's careful and competent driver):
-        a failure the reference could not avoid either is 'not preventable'."""
+        a failure the reference could not avoid either is 'not preventable'. Scenario types
+        outside the agent's declared ``scenario_tags`` get no reference run (its model says
+        nothing there)."""
+        from sim.runner.outcomes import in_scope
+
+        scopes: dict = {}
         refs = [
             dataclasses.replace(
                 j, name=f"{j.name}~ref", agent=agent, entity=entity, role="reference"
             )
             for j in self.entries
-            if j.role == "sut"
+            if j.role == "sut" and in_scope(agent, j.path, scopes)
         ]
-        return dataclasses.replace(self, entries=[*self.entries, *refs])
+        return dataclasses.replace(self, entries=[*self.entries, *refs], reference=agent)
 
     def sample(self, k: int, seed: int) -> Suite:
         """A seeded random subset of ``k`` runs, in suite order (the same every time)."""
