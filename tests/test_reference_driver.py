@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agents.road.reference_driver import R157ReferenceDriver
 from agents.road.types import Objects, OwnState, RoadBriefing, RoadObservation
@@ -239,3 +241,39 @@ def test_the_reference_avoids_what_the_acc_avoids(entry):
         assert 0 < ref.metrics["collision_impact_speed_mps"].value < REFERENCE_CANNOT[entry.name]
     else:
         assert ref.metrics["collisions"].value == 0, entry.name
+
+
+# ----------------------------------------------------------------- profile invariants
+@given(
+    floor=st.floats(0.4, A_MAX),
+    tau=st.floats(0.0, 3.0),
+    h=st.floats(1e-3, 0.5),
+)
+def test_the_speed_lost_grows_between_the_floor_and_the_maximum(floor, tau, h):
+    """F(τ + h) − F(τ) lies in [floor·h, a_max·h] and F matches a quadrature of the profile."""
+    from agents.road.reference_driver import brake_ramp_integral as F
+
+    step = F(tau + h, floor) - F(tau, floor)
+    assert floor * h - 1e-9 <= step <= A_MAX * h + 1e-9
+    u = np.linspace(0.0, tau, 20_001)
+    a = np.maximum(floor, np.minimum(A_MAX * u / T_BUILD, A_MAX))
+    quad = float(np.sum((a[1:] + a[:-1]) * np.diff(u)) / 2)
+    assert F(tau, floor) == pytest.approx(quad, abs=1e-6)
+
+
+@given(t0=st.floats(0.0, 2.0), start=st.floats(0.0, 2.0), n=st.integers(1, 30))
+def test_period_means_add_up_to_the_continuous_speed_loss(t0, start, n):
+    """Commanding each period's mean loses exactly the continuous profile's speed over any run
+    of consecutive periods (floor held before the onset t0)."""
+    from agents.road.reference_driver import _period_mean, brake_ramp_integral
+
+    period = 0.1
+    lost = sum(
+        _period_mean(start + i * period, period, t0, RELEASE, A_MAX) * period for i in range(n)
+    )
+    end = start + n * period
+
+    def cumulative(t: float) -> float:  # speed lost from time 0 to t
+        return RELEASE * min(t, t0) + brake_ramp_integral(max(0.0, t - t0))
+
+    assert lost == pytest.approx(cumulative(end) - cumulative(start), abs=1e-9)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from sim.errors import ScenarioError
@@ -130,3 +132,27 @@ def test_a_sweep_point_that_starts_in_contact_is_invalid_not_a_failure(tmp_path)
         progress=False,
     )
     assert s.counts == {"invalid": 1, "pass": 1}
+
+
+@settings(max_examples=12, deadline=None)
+@given(times=st.lists(st.sampled_from([0.5, 1.5, 2.5, 4.0, 6.0, 9.0]), min_size=1, max_size=3))
+def test_a_run_is_invalid_exactly_when_a_declared_manoeuvre_never_fires(tmp_path_factory, times):
+    """Manoeuvres at the given times on a 5 s run: 'invalid' iff one lies at or after 5 s
+    (nothing else can fail here), and the reason counts the ones that never fired."""
+    lead = (
+        LEAD.format(s="200 m")
+        + "    behaviour: {type: scripted}\n    manoeuvres:\n"
+        + "".join(
+            f"      - when: {{at_time: {t} s}}\n        speed: {{target: {10 + i} m/s}}\n"
+            for i, t in enumerate(times)
+        )
+    )
+    path = tmp_path_factory.mktemp("v") / "s.yaml"
+    path.write_text(MINIMAL + lead + "criteria:\n  - {metric: collisions, op: '==', value: 0}\n")
+    out = run_loaded(load_scenario(path))
+    late = sum(t >= 5.0 for t in times)
+    assert out.verdict == ("invalid" if late else "pass")
+    if late:
+        assert (
+            f"{late} of {len(times)} manoeuvre(s) of 'lead' never triggered" in out.invalid_reason
+        )
