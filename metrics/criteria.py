@@ -56,18 +56,23 @@ def holds(actual: float, op: str, expected: float) -> bool:
     }[op]
 
 
+#: events that, at t = 0 and involving a controlled entity, mean the run starts inside what
+#: it is meant to test: in contact, inside an air separation minimum, or aground
+START_VIOLATIONS = ("collision", "loss_of_separation", "nmac", "grounding")
+
+
 def validity_problems(scenario: Any, events: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """Why a run cannot judge the system: (contacts of a controlled entity at t = 0,
-    stimuli that never happened).
+    """Why a run cannot judge the system: (a controlled entity in contact, inside a
+    separation minimum or aground at t = 0; stimuli that never happened).
 
     A stimulus is a scripted manoeuvre (each declared one must fire: a ``manoeuvre`` event of
     its entity) or a scheduled fault (``at``/``when``: a ``fault_start``). Random faults
     (``rate``) may rightly never strike and are not counted."""
     controlled = {e.id for e in scenario.entities if e.controlled}
     contacts = [
-        f"{' and '.join(e.entities)} in contact at t = 0"
+        f"{' and '.join(e.entities)}: {e.kind.replace('_', ' ')} at t = 0"
         for e in events
-        if e.kind == "collision" and e.tick == 0 and controlled & set(e.entities)
+        if e.kind in START_VIOLATIONS and e.tick == 0 and controlled & set(e.entities)
     ]
     fired: dict[str, int] = {}
     started = set()

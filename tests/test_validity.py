@@ -156,3 +156,12 @@ def test_a_run_is_invalid_exactly_when_a_declared_manoeuvre_never_fires(tmp_path
         assert (
             f"{late} of {len(times)} manoeuvre(s) of 'lead' never triggered" in out.invalid_reason
         )
+
+
+def test_a_run_that_starts_inside_an_air_separation_minimum_is_invalid():
+    """Intruder 5 s from the closest approach at the start: already inside the 4000 ft
+    minimum, so the encounter the scenario means to test never starts: 'invalid'."""
+    lo = load_scenario(SCENARIOS / "air" / "crossing_left.yaml", {"t_cpa": 5})
+    out = run_loaded(lo)
+    assert out.verdict == "invalid" and "loss of separation at t = 0" in out.invalid_reason
+    assert run_loaded(load_scenario(SCENARIOS / "air" / "crossing_left.yaml")).verdict == "pass"
