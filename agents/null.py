@@ -26,7 +26,7 @@ import numpy as np
 from agents.air.guidance import PlanFollower
 from agents.air.types import AirAction, AirBriefing, AirObservation
 from agents.rail.types import RailAction, RailBriefing, RailObservation
-from agents.road.control import lane_keep_steer
+from agents.road.control import clipped_lane_keep_steer
 from agents.road.types import RoadAction, RoadBriefing, RoadObservation
 from agents.water.types import WaterAction, WaterBriefing, WaterObservation
 
@@ -37,12 +37,6 @@ DAWDLE_SHARE = 0.25
 def _no_params(params: dict[str, Any]) -> None:
     if params:
         raise TypeError(f"unknown parameter(s): {', '.join(sorted(params))}")
-
-
-def _road_steer(b: RoadBriefing, obs: RoadObservation) -> float:
-    return float(
-        np.clip(lane_keep_steer(obs.own, b.wheelbase_m), -b.max_steer_rad, b.max_steer_rad)
-    )
 
 
 class _ByDomain:
@@ -86,7 +80,8 @@ class Stop(_ByDomain):
 
     def _road(self, obs: RoadObservation) -> RoadAction:
         return RoadAction(
-            -self.b.max_decel_mps2 if obs.own.speed_mps > 0 else 0.0, _road_steer(self.b, obs)
+            -self.b.max_decel_mps2 if obs.own.speed_mps > 0 else 0.0,
+            clipped_lane_keep_steer(obs.own, self.b),
         )
 
     def _rail(self, obs: RailObservation) -> RailAction:
@@ -116,7 +111,7 @@ class Dawdle(_ByDomain):
         target = DAWDLE_SHARE * (v0 if v0 > 1.0 else obs.own.speed_limit_mps)
         dv = target - obs.own.speed_mps
         a = float(np.clip(dv / 1.0, -self.b.max_decel_mps2, self.b.max_accel_mps2))
-        return RoadAction(a, _road_steer(self.b, obs))
+        return RoadAction(a, clipped_lane_keep_steer(obs.own, self.b))
 
     def _rail(self, obs: RailObservation) -> RailAction:
         target = DAWDLE_SHARE * obs.own.speed_limit_mps

@@ -114,14 +114,19 @@ def _kv(items: Sequence[str], flag: str) -> dict[str, Any]:
         raise UsageError(str(exc).replace("--set", flag)) from None
 
 
+def _warn(lines: Any) -> None:
+    """Problems that do not stop a run (file:line: field: ...), on stderr."""
+    for w in lines:
+        print(f"warning: {w}", file=sys.stderr)
+
+
 # ---------------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.run import run_loaded, write_run_folder
     from sim.scenario.load import load_scenario
 
     loaded = load_scenario(args.file, _kv(args.set, "--set"))
-    for w in loaded.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    _warn(loaded.warnings)
     live = None
     if args.view:
         from sim.viewer.app import LiveView
@@ -568,15 +573,13 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
                         )
                     except ScenarioError as exc:
                         problems.extend(exc.problems)
-                for w in warnings:
-                    print(f"warning: {w}", file=sys.stderr)
+                _warn(warnings)
                 if problems:
                     raise ScenarioError(problems[0], problems)
                 out.print(f"[green]ok[/]  {f}  (suite, {len(suite.entries)} runs)")
             else:
                 lo = load_scenario(f)
-                for w in lo.warnings:
-                    print(f"warning: {w}", file=sys.stderr)
+                _warn(lo.warnings)
                 out.print(f"[green]ok[/]  {f}  ({lo.scenario.id})")
         except ScenarioError as exc:
             bad += 1

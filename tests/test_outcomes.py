@@ -73,3 +73,12 @@ def test_the_reference_and_the_sweep_agree_on_every_point_of_the_grid():
         fresh = dict(ex.map(_outcome, jobs, chunksize=8))
     differ = [k for k in stored if fresh.get(k) != stored[k]]
     assert len(fresh) == len(stored) == 540 and not differ, differ[:5]
+
+
+def test_the_agent_stamp_covers_the_modules_the_agent_imports():
+    """A change to the control laws in agents/road/control.py makes the outcomes stale too."""
+    from sim.runner.outcomes import agent_sources
+
+    names = [n for n, _ in agent_sources("r157-driver")]
+    assert "agents.road.reference_driver" in names and "agents.road.control" in names
+    assert all(n.startswith("agents.") for n in names)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.road.types import Objects, OwnState, RoadObservation
+from agents.road.types import Objects, OwnState, RoadBriefing, RoadObservation
 
 #: R157 §5.2.3.3 minimum following time gap: t = 1.0 s + v[km/h]/100 (1.6 s at 60 km/h);
 #: distance at least 2 m (esmini ``ControllerALKS_R157SM::Regulation::MinDist``).
@@ -39,6 +39,12 @@ def lane_keep_steer(
         - own.heading_error_rad
         - math.atan(gain * e_y / (own.speed_mps + soft_mps))
     )
+
+
+def clipped_lane_keep_steer(own: OwnState, brief: RoadBriefing) -> float:
+    """:func:`lane_keep_steer` within the vehicle's steering limit."""
+    steer = lane_keep_steer(own, brief.wheelbase_m)
+    return float(np.clip(steer, -brief.max_steer_rad, brief.max_steer_rad))
 
 
 @dataclass(frozen=True)

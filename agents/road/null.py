@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.road.control import lane_keep_steer
+from agents.road.control import clipped_lane_keep_steer
 from agents.road.types import RoadAction, RoadBriefing, RoadObservation
 
 
@@ -17,8 +17,4 @@ class ConstantSpeed:
         self.brief = briefing
 
     def act(self, obs: RoadObservation) -> RoadAction:
-        b = self.brief
-        steer = float(
-            np.clip(lane_keep_steer(obs.own, b.wheelbase_m), -b.max_steer_rad, b.max_steer_rad)
-        )
-        return RoadAction(0.0, steer)
+        return RoadAction(0.0, clipped_lane_keep_steer(obs.own, self.brief))

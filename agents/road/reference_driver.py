@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.road.control import R157_STANDSTILL_M, lane_keep_steer, r157_time_gap_s
+from agents.road.control import R157_STANDSTILL_M, clipped_lane_keep_steer, r157_time_gap_s
 from agents.road.types import RoadAction, RoadBriefing, RoadObservation
 from sim.units import G0_MPS2, parse_quantity
 
@@ -202,9 +202,7 @@ class R157ReferenceDriver:
         v, t, period = own.speed_mps, obs.time_s, b.control_period_s
         if self.v_set is None:
             self.v_set = v if v > 0.5 else own.speed_limit_mps
-        steer = float(
-            np.clip(lane_keep_steer(own, b.wheelbase_m), -b.max_steer_rad, b.max_steer_rad)
-        )
+        steer = clipped_lane_keep_steer(own, b)
         k, kind, gap, closing = self._threats(obs)
         oid = obs.objects.ids[k] if k >= 0 else None
         if oid != self.focus and self.phase != BRAKE:

@@ -20,6 +20,7 @@ rebuilds it: the suite can never silently disagree with the reference it names.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -48,15 +49,43 @@ def point_key(overrides: dict[str, Any], seed: int) -> str:
     return hashlib.sha256(canonical_json([overrides, seed]).encode()).hexdigest()[:16]
 
 
-def agent_source_sha256(spec: str) -> str:
-    """SHA-256 of the reference agent's source file and its version (what decides)."""
-    from agents.loading import load_agent
-    from sim.runner.run import agent_digest
+def agent_sources(spec: str) -> list[tuple[str, Path]]:
+    """(module, file) of the agent's module and of every module of the same top-level
+    package it imports, transitively (the R157 driver's control laws live in
+    agents/road/control.py)."""
+    import ast
+    import importlib.util
 
-    agent = load_agent(spec)
-    return hashlib.sha256(
-        f"{agent_digest(agent)}:{getattr(agent, 'version', '?')}".encode()
-    ).hexdigest()
+    from agents.loading import load_agent
+
+    first = type(load_agent(spec)).__module__
+    root = first.split(".")[0]
+    todo, out = [first], {}
+    while todo:
+        name = todo.pop()
+        found = importlib.util.find_spec(name) if name not in out else None
+        if found is None or not found.origin or not found.origin.endswith(".py"):
+            continue
+        out[name] = Path(found.origin)
+        for node in ast.walk(ast.parse(out[name].read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name for a in node.names)
+        todo = [m for m in todo if m.split(".")[0] == root]
+    return sorted(out.items())
+
+
+def agent_source_sha256(spec: str) -> str:
+    """SHA-256 of the agent's version and of the sources :func:`agent_sources` lists. The
+    simulator's own code is not stamped: the slow test that re-runs every point of the
+    shipped sweep catches a change there."""
+    from agents.loading import load_agent
+
+    h = hashlib.sha256(str(getattr(load_agent(spec), "version", "?")).encode())
+    for name, path in agent_sources(spec):
+        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _outcome(args: tuple[str, dict[str, Any], int, str]) -> tuple[str, dict[str, Any]]:
@@ -84,15 +113,9 @@ def compute(
     """Run ``agent`` on every point of ``file``; the outcomes document."""
     jobs = [(str(file), ov, seed, agent) for ov, seed in points]
     results: dict[str, Any] = {}
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as ex:
-            for i, (key, res) in enumerate(ex.map(_outcome, jobs, chunksize=8), 1):
-                results[key] = res
-                if progress:
-                    progress(i, len(jobs))
-    else:
-        for i, job in enumerate(jobs, 1):
-            key, res = _outcome(job)
+    with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as ex:
+        mapped = ex.map(_outcome, jobs, chunksize=8) if ex else map(_outcome, jobs)
+        for i, (key, res) in enumerate(mapped, 1):
             results[key] = res
             if progress:
                 progress(i, len(jobs))
