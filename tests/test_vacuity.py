@@ -4,7 +4,8 @@ Every shipped scenario tagged ``reactive`` (in every suite CI runs, all four dom
 mixed world) is failed by each controller that does not do the job: ``stop`` (comes to rest at
 once), ``dawdle`` (does the nominal thing at a quarter of the speed, reacting to nothing) and
 ``random`` (uniform over the action limits, seeded). Sweep points of a file already covered at
-its default parameters, and the heaviest files, run in the slow set (CI runs it).
+its default parameters, the heaviest files and the crawler outside road run in the slow set
+(CI runs it).
 """
 
 from __future__ import annotations
@@ -50,7 +51,16 @@ def _reactive_entries() -> list:
 
 ENTRIES = _reactive_entries()
 CASES = [
-    pytest.param(path, ov, agent, id=f"{name}-{agent}", marks=[pytest.mark.slow] if slow else [])
+    pytest.param(
+        path,
+        ov,
+        agent,
+        id=f"{name}-{agent}",
+        # the crawler off the road takes the longest runs: slow set (CI runs it)
+        marks=[pytest.mark.slow]
+        if slow or (agent == "dawdle" and "/road/" not in str(path))
+        else [],
+    )
     for name, path, ov, slow in ENTRIES
     for agent in NULL_AGENTS
 ]
