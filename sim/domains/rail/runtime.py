@@ -582,7 +582,8 @@ class RailRuntime:
 
     def _integrate(self) -> None:
         """m(1+ρ)·dv/dt = F_t − R(v) − m·g·grad − F_b, F_t = u·min(F_max, P/v) and
-        F_b → b·m·decel with first-order build-up, both within μ(v)·m·g (traction on the
+        F_b → b·m·(1+ρ) with first-order build-up (so a built-up brake decelerates by b on
+        level track, plus resistance), both within μ(v)·m·g (traction on the
         powered share of the weight); R = A + C·v² (Davis, fitted to the preset's
         resistance at 0 and at v_max). Trains do not roll backwards."""
         tr = self.is_train & self.valid
@@ -592,11 +593,19 @@ class RailRuntime:
         mu = adhesion_coefficient(v, self.adh_prof.at(np.arange(self.n), self.p))
         f_max = np.minimum(self.f0, self.power / np.maximum(v, 0.1))
         f_t = np.minimum(np.maximum(u, 0.0) * f_max, mu * m * G0_MPS2 * self.adh_frac)
-        want = np.where(u <= -1.5, m * self.b_emergency, np.clip(-u, 0.0, 1.0) * m * self.b_service)
-        self.brake_force = self.brake_force + (want - self.brake_force) * (
-            1.0 - np.exp(-self.dt / self.t_brake)
+        # the stated deceleration is what the brake delivers (SUMO MSCFModel_Rail applies
+        # decl as a deceleration, resistance on top): force b·m·(1+ρ), rotating masses too
+        m_eff = m * (1.0 + self.rho)
+        want = np.where(
+            u <= -1.5, m_eff * self.b_emergency, np.clip(-u, 0.0, 1.0) * m_eff * self.b_service
         )
-        f_b = np.minimum(self.brake_force, mu * m * G0_MPS2)
+        # first-order build-up F → want; the tick uses the lag's exact mean over the tick
+        # (the end-of-tick value would lead the continuous brake by about dt/2)
+        lag = self.dt / np.maximum(self.t_brake, 1e-9)
+        decay = np.exp(-lag)
+        f_mean = want + (self.brake_force - want) * (1.0 - decay) / lag
+        self.brake_force = want + (self.brake_force - want) * decay
+        f_b = np.minimum(f_mean, mu * m * G0_MPS2)
         res = np.where(v > 0, self.r0 + self.rc * v * v, 0.0)
         a = (f_t - res - m * G0_MPS2 * grad - f_b) / (m * (1.0 + self.rho))
         v_new = np.where(tr, np.maximum(v + a * self.dt, 0.0), v)
