@@ -133,7 +133,13 @@ def _scalar_class(beta_own: float, beta_tgt: float, closing: bool, ho: float) ->
         return cr.OVERTAKEN
     if abaft(beta_tgt):
         return cr.OVERTAKING
-    if min(beta_own, 2 * math.pi - beta_own) <= ho and min(beta_tgt, 2 * math.pi - beta_tgt) <= ho:
+    # Rule 14(a): reciprocal or nearly reciprocal courses. Build the geometry: own at the
+    # origin heading north sees the target at β_own; the target's heading ψ_t makes it see
+    # own (bearing β_own + 180° from it) at β_tgt, so ψ_t = β_own + 180° − β_tgt.
+    psi_t = (beta_own + math.pi - beta_tgt) % (2 * math.pi)
+    reciprocal = abs(psi_t - math.pi) <= ho
+    ahead = lambda b: min(b, 2 * math.pi - b) <= ho  # noqa: E731
+    if ahead(beta_own) and ahead(beta_tgt) and reciprocal:
         return cr.HEAD_ON
     return cr.CROSS_GIVE_WAY if beta_own < DEG(112.5) else cr.CROSS_STAND_ON
 
@@ -159,6 +165,15 @@ def test_classification_equals_the_scalar_reading_at_and_around_every_boundary(b
     assert got == _scalar_class(bo, bt, closing, DEG(13))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-20, 20), st.floats(-20, 20))
+def test_near_dead_ahead_head_on_needs_nearly_reciprocal_courses(bo, bt):
+    """Where head-on and fine crossings meet: both bearings within 20° of the bow."""
+    bo, bt = DEG(bo % 360), DEG(bt % 360)
+    got = cr.classify(A([bo]), A([bt]), A([True]), head_on_sector=DEG(13))[0]
+    assert got == _scalar_class(bo, bt, True, DEG(13))
+
+
 def test_hand_placed_encounters_get_their_names():
     cases = {
         (DEG(2), DEG(358)): cr.HEAD_ON,
@@ -168,6 +183,14 @@ def test_hand_placed_encounters_get_their_names():
         (DEG(180), DEG(5)): cr.OVERTAKEN,
         (DEG(112.4), DEG(300)): cr.CROSS_GIVE_WAY,
         (DEG(112.6), DEG(300)): cr.OVERTAKEN,
+        # each sees the other 12° on the same bow: courses 180° ± 0 apart → head-on
+        (DEG(348), DEG(348)): cr.HEAD_ON,
+        (DEG(12), DEG(12)): cr.HEAD_ON,
+        # on opposite bows: courses 156° apart, a fine crossing (Rule 15), not head-on
+        (DEG(348), DEG(12)): cr.CROSS_STAND_ON,
+        (DEG(12), DEG(348)): cr.CROSS_GIVE_WAY,
+        # opposite bows but within 13° of reciprocal together (5° + 6°) → head-on
+        (DEG(355), DEG(6)): cr.HEAD_ON,
     }
     for (bo, bt), want in cases.items():
         assert cr.classify(A([bo]), A([bt]), A([True]), head_on_sector=DEG(13))[0] == want
@@ -327,6 +350,40 @@ def test_turning_to_port_in_a_head_on_is_a_rule_14_finding():
     res = rollout(lo.scenario, {"own": PortTurner()})
     rules = [e.details["rule"] for e in res.events if e.kind == "colreg_finding"]
     assert "14" in rules
+
+
+def test_a_fine_crossing_is_not_head_on_and_the_stand_on_ship_keeps_course(write_yaml):
+    """Courses 156° apart at equal speeds on a collision course: own sees the target 12° on
+    her port bow, the target sees own 12° on her starboard bow. Under Rules 14/15 that is a
+    crossing in which the target gives way and own stands on (Rule 17(a)(i)): keeping course
+    and speed earns no finding (it was classified head-on, with a Rule 8/16 finding)."""
+    text = """schema_version: 1
+id: t
+name: t
+description: t
+dt: 0.5
+duration: 1500
+map: {water: {default_depth: 80 m}}
+entities:
+  - {id: own, domain: water, kind: coaster, position: {x: 0, y: 0}, heading: 0 deg,
+     speed: 12 kn, agent: keep-course, route: [{position: {x: 0, y: 12 km}}]}
+  - id: target
+    domain: water
+    kind: coaster
+    placement: {to: own, bearing: -12 deg, speed_ratio: 1, tcpa: 15 min, dcpa: 0 m}
+    manoeuvres:
+      - {when: {tcpa_below: 10 min, to: own}, turn: 60 deg}
+"""
+    out = run_loaded(load_scenario(write_yaml(text)))
+    a = out.result.log.arrays["water"]
+    course_diff = math.degrees(
+        abs(math.remainder(a["psi_rad"][0, 1] - a["psi_rad"][0, 0], 2 * math.pi))
+    )
+    assert course_diff == pytest.approx(156.0, abs=0.01)
+    enc = [e for e in out.result.events if e.kind == "encounter" and e.entities[0] == "own"]
+    assert [e.details["type"] for e in enc] == ["crossing stand-on"]
+    assert [e for e in out.result.events if e.kind == "colreg_finding"] == []
+    assert out.metrics["colreg_findings"].value == 0
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

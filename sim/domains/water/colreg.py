@@ -48,7 +48,12 @@ def classify(
     - overtaken (own stands on): the target is in that sector of own (β_own ∈ [112.5°,
       247.5°]) and closing;
     - head-on (Rule 14): each sees the other within ±``head_on_sector`` of dead ahead
-      (reciprocal or nearly reciprocal courses; NTNU evaluator θ_ho = 13°);
+      (NTNU evaluator θ_ho = 13°) *and* the courses are reciprocal or nearly so (Rule 14(a)):
+      |Δψ − 180°| ≤ ``head_on_sector``. The bearings give the course difference: both are
+      taken along one line of sight, so ψ_t − ψ_o − 180° = β_o − β_t (mod 360°). Seen on the
+      same side of both bows the courses are within the sector of reciprocal anyway (the
+      Rule 14(c) "in doubt" cases stay head-on); seen on opposite bows they can be up to
+      2·θ off (a fine crossing), which is a crossing under Rule 15 instead;
     - crossing (Rule 15): give-way when the target is on own's starboard side (β_own in
       (0, 112.5°)), stand-on when on the port side (β_own in (247.5°, 360°));
     - none when the range is opening or no case applies.
@@ -58,10 +63,12 @@ def classify(
     target_in_stern = (beta_own >= lo) & (beta_own <= hi)
     ahead_own = np.minimum(beta_own, 2 * np.pi - beta_own) <= head_on_sector
     ahead_tgt = np.minimum(beta_target, 2 * np.pi - beta_target) <= head_on_sector
+    off_reciprocal = np.abs(np.mod(beta_own - beta_target + np.pi, 2 * np.pi) - np.pi)
+    reciprocal = off_reciprocal <= head_on_sector
     out = np.full(np.shape(beta_own), NONE, dtype=np.int8)
     out = np.where(beta_own < lo, CROSS_GIVE_WAY, out)
     out = np.where(beta_own > hi, CROSS_STAND_ON, out)
-    out = np.where(ahead_own & ahead_tgt, HEAD_ON, out)
+    out = np.where(ahead_own & ahead_tgt & reciprocal, HEAD_ON, out)
     out = np.where(target_in_stern, OVERTAKEN, out)
     out = np.where(in_stern_of_target & ~target_in_stern, OVERTAKING, out)
     return np.where(closing, out, NONE).astype(np.int8)
