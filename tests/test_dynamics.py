@@ -135,3 +135,58 @@ def test_lane_change_profile(delta, lat_speed):
     ) / (2 * eps)
     ok = np.abs(delta) > 1e-3
     assert np.allclose(np.abs(mid[ok]) / T[ok], lat_speed[ok], rtol=1e-4)
+
+
+@given(
+    st.floats(-9, 3), st.floats(-9, 3), st.floats(0.5, 60), st.sampled_from([0.01, 0.05, 0.1])
+)
+def test_rate_limited_actuator_mean_is_the_average_of_its_ramp(prev, cmd, rate, dt):
+    """The tick mean equals the average of the slewing value sampled finely over the tick
+    (a ramp at ``rate`` from ``prev`` towards ``cmd``, then holding)."""
+    end, mean = dyn.rate_limited(np.array([prev]), np.array([cmd]), np.array([rate]), dt)
+    t = (np.arange(20_000) + 0.5) / 20_000 * dt
+    path = prev + np.sign(cmd - prev) * np.minimum(rate * t, abs(cmd - prev))
+    assert mean[0] == pytest.approx(path.mean(), abs=1e-6)
+    assert end[0] == pytest.approx(prev + np.sign(cmd - prev) * min(rate * dt, abs(cmd - prev)))
+    if abs(cmd - prev) <= rate * dt:
+        assert end[0] == cmd  # exactly: a command within reach is not a clipped one
+
+
+@pytest.mark.parametrize("dt", ["0.05", "0.01"])
+def test_jerk_limited_stop_follows_the_continuous_ramp(write_yaml, dt):
+    """25 m/s, brake at 6 m/s² with a 30 m/s³ jerk limit from t = 0: the deceleration ramps
+    for τ = 0.2 s, then holds. Continuous closed form: v0·τ − j·τ³/6 + (v0 − a·τ/2)²/(2a)
+    = 4.96 + 24.4²/12 = 54.573 m (the end-of-tick value held over each tick gave 53.95 m)."""
+    from agents.road.types import RoadAction
+    from sim.core.rollout import rollout
+    from sim.scenario import load_scenario
+
+    class Brake:
+        name, version = "brake", "0"
+
+        def reset(self, briefing, *, rng):
+            pass
+
+        def act(self, obs):
+            return RoadAction(-6.0, 0.0)
+
+    text = f"""schema_version: 1
+id: t
+name: t
+description: t
+dt: {dt}
+duration: 8
+control_period: {dt}
+map: {{road: {{roads: [{{id: r, geometry: [{{line: 500 m}}], lanes: 1}}]}}}}
+entities:
+  - {{id: ego, domain: road, road: r, s: 10 m, speed: 25 m/s, agent: stop,
+     limits: {{max_decel: 9 m/s^2, max_jerk: 30 m/s^3}}}}
+"""
+    res = rollout(load_scenario(write_yaml(text)).scenario, {"ego": Brake()})
+    a = res.log.arrays["road"]
+    v0, j, dec = 25.0, 30.0, 6.0
+    tau = dec / j
+    expected = v0 * tau - j * tau**3 / 6 + (v0 - dec * tau / 2) ** 2 / (2 * dec)
+    assert expected == pytest.approx(54.573, abs=1e-3)
+    assert a["speed_mps"][-1, 0] == 0.0
+    assert a["s_m"][-1, 0] - 10.0 == pytest.approx(expected, abs=0.01)

@@ -61,23 +61,35 @@ def test_the_braking_follows_the_regulation_s_continuous_profile():
         k = k_start + round(n * period / lo.scenario.dt)
         tau = t[k] - t_b
         assert v[k] == pytest.approx(v_b - speed_lost(tau), abs=1e-6), n
+    # the actuator slews at its jerk limit towards each command, so the driver's commands
+    # overshoot the profile a little to keep each period's mean on it; once built up the
+    # deceleration settles at 0.774 g within three periods and never goes 1 % beyond it
     a = res.log.arrays["road"]["accel_mps2"][:, 0]
     first_full = np.ceil((t_b + T_BUILD) / period - 1e-9) * period  # first period after 0.6 s
-    start = t - lo.scenario.dt  # row k holds the acceleration applied over [t_k − dt, t_k]
-    full = (start >= first_full - 1e-9) & (start < first_full + 0.3)  # before any AEB
-    assert a[full] == pytest.approx(-A_MAX, rel=1e-9)
-    assert a[start < t_b + T_BUILD - 1e-9].min() > -A_MAX
+    start = t - lo.scenario.dt  # row k holds the acceleration at the end of [t_k − dt, t_k]
+    settled = (start >= first_full + 0.2 - 1e-9) & (start < first_full + 0.3)  # before AEB
+    assert a[settled] == pytest.approx(-A_MAX, rel=1e-6)
+    braking = (start >= t_b - 1e-9) & (start < first_full + 0.3)
+    assert a[braking].min() > -1.01 * A_MAX
 
 
 def test_the_build_up_takes_0_6_s_not_0_5_s():
-    """Issue #16.7: the mean build-up rate is 12.65 m/s³ (0.774 g in 0.6 s)."""
+    """Issue #16.7: the mean build-up rate is 12.65 m/s³ (0.774 g in 0.6 s). Half a second
+    after the onset and later, the logged speed is the 0.6 s profile's, measurably not what
+    a 0.5 s build-up (15.2 m/s³) would give."""
     lo, agent, res = _lead_brake_run()
     t_b = next(t for t, p, *_ in agent.trace if p == "brake")
-    t, a = res.log.time_s, res.log.arrays["road"]["accel_mps2"][:, 0]
-    full = t[np.argmax(a <= -A_MAX + 1e-9)] - lo.scenario.dt  # applied from the tick before
-    # the old driver got there after 0.5 s; the ramp's mean over a control period (0.1 s)
-    # reaches 0.774 g in the first period wholly after the 0.6 s mark
-    assert t_b + T_BUILD - 1e-9 <= full < t_b + T_BUILD + 0.1
+    t, v = res.log.time_s, res.log.arrays["road"]["speed_mps"][:, 0]
+    k_start = round((t_b - 0.05) / lo.scenario.dt)
+    v_b = v[k_start] - RELEASE * (t_b - t[k_start])
+    u = np.linspace(0.0, 1.0, 200_001)
+    for n in (6, 7, 8):  # period boundaries 0.55, 0.65, 0.75 s after the onset
+        k = k_start + round(n * lo.scenario.control_period / lo.scenario.dt)
+        tau = t[k] - t_b
+        fast = np.maximum(RELEASE, np.minimum(A_MAX * u / 0.5, A_MAX))[u <= tau]
+        lost_fast = float(np.sum(0.5 * (fast[1:] + fast[:-1]) * np.diff(u[u <= tau])))
+        assert v[k] == pytest.approx(v_b - speed_lost(tau), abs=1e-6)
+        assert v[k] - (v_b - lost_fast) > 0.05  # the 0.5 s ramp would have shed more speed
 
 
 # ----------------------------------------------------------------- synthetic observations

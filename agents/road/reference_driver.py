@@ -39,6 +39,7 @@ dense traffic with lane changes) a failure is not judged against it (see the rep
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,18 @@ def brake_ramp_integral(
     return ramp + max_mps2 * max(0.0, tau_s - t_full)
 
 
+def command_for_mean(mean: float, now: float, jerk: float, period: float) -> float:
+    """The command c whose response over one control period has mean ``mean``, for an
+    actuator at ``now`` that slews towards c at ``jerk`` and then holds (the road runtime's
+    actuator): the mean is c − Δ·|Δ|/(2·J·P), Δ = c − now, so
+    Δ = ±J·P·(1 − √(1 − 2·|mean − now|/(J·P))). Beyond reach (|mean − now| > J·P/2) the
+    actuator slews the whole period: c = now ± J·P."""
+    d, jp = mean - now, jerk * period
+    if abs(d) >= 0.5 * jp:
+        return now + math.copysign(jp, d)
+    return now + math.copysign(jp * (1.0 - math.sqrt(1.0 - 2.0 * abs(d) / jp)), d)
+
+
 def _period_mean(t: float, period: float, t0: float, floor: float, top: float) -> float:
     """Mean deceleration over [t, t + period] of the profile that holds ``floor`` until
     ``t0`` and then builds up as :func:`brake_ramp_integral`."""
@@ -107,7 +120,7 @@ class R157ReferenceDriver:
     """R157 Annex 4 Appendix 3 careful and competent human driver (see module docstring)."""
 
     name = "R157ReferenceDriver"
-    version = "2.0.0"
+    version = "2.1.0"
     #: a human sees the scene: the system's sensors and sensor faults do not apply to it
     #: (vehicle and environment faults, e.g. a wet road, do)
     perceives_ground_truth = True
@@ -255,7 +268,13 @@ class R157ReferenceDriver:
                 self.accel = min(self.accel, -aeb)
         if v <= 0.0 and self.accel < 0:
             self.accel = 0.0
-        return RoadAction(self.accel, steer)
+        command = self.accel
+        if self.phase in (REACT, BRAKE) or self.aeb_t0 is not None:
+            # the regulation fixes the deceleration profile: command what makes the
+            # jerk-limited actuator's mean over the period equal the profile's mean
+            command = command_for_mean(self.accel, own.accel_mps2, b.max_jerk_mps3, period)
+            command = min(max(command, -b.max_decel_mps2), b.max_accel_mps2)
+        return RoadAction(command, steer)
 
     def _cruise(self, v: float, gap: float, closing: float) -> float:
         """Normal driving at comfort level: the set speed, or following the object in focus

@@ -24,6 +24,23 @@ def advance_speed(v: np.ndarray, a: np.ndarray, dt: float) -> tuple[np.ndarray, 
     return np.maximum(v_new, 0.0), d
 
 
+def rate_limited(
+    prev: np.ndarray, cmd: np.ndarray, rate: np.ndarray, dt: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """An actuator that slews towards ``cmd`` at most at ``rate``: its value at the end of
+    the tick and its exact mean over the tick.
+
+    The value ramps linearly from ``prev`` for τ = min(|cmd − prev|/rate, dt), then holds:
+    end = prev + sign·rate·τ, mean = end − (end − prev)·τ/(2·dt). Integrating with the mean
+    (not the end value held over the whole tick) keeps a jerk-limited brake from leading the
+    continuous ramp by dt/2. All (N,); returns (end, mean).
+    """
+    step = rate * dt
+    end = clamp(cmd, prev - step, prev + step)  # exactly cmd when within reach
+    tau = np.minimum(np.abs(cmd - prev) / np.maximum(rate, 1e-12), dt)
+    return end, end - (end - prev) * tau / (2.0 * dt)
+
+
 def bicycle_step(
     x: np.ndarray,
     y: np.ndarray,

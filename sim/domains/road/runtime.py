@@ -757,21 +757,22 @@ class RoadRuntime:
     ) -> None:
         f = self.fleet
         dt = self.dt
-        # actuator limits: jerk and steering rate act on what the agent asked for
+        # actuator limits: jerk and steering rate act on what the agent asked for; the
+        # motion uses each actuator's mean over the tick, the state keeps its end value
         a_cmd = self.cmd_accel[c]
-        da = self.max_jerk[c] * dt
-        a = clamp(a_cmd, f.accel_mps2[c] - da, f.accel_mps2[c] + da)
-        dd = self.max_steer_rate[c] * dt
+        a, a_mean = dyn.rate_limited(f.accel_mps2[c], a_cmd, self.max_jerk[c], dt)
         d_cmd = self.cmd_steer[c]
-        d = clamp(d_cmd, f.steer_rad[c] - dd, f.steer_rad[c] + dd)
+        d, d_mean = dyn.rate_limited(f.steer_rad[c], d_cmd, self.max_steer_rate[c], dt)
         mask = self.clip_mask[c] & (CLIP_ACCEL | CLIP_STEER)
         mask = mask | np.where(a != a_cmd, CLIP_JERK, 0) | np.where(d != d_cmd, CLIP_STEER_RATE, 0)
         self.clip_mask[c] = mask
         # never beyond the top speed
-        a = np.minimum(a, (self.max_speed[c] - f.speed_mps[c]) / dt)
+        room = (self.max_speed[c] - f.speed_mps[c]) / dt
+        a, a_mean = np.minimum(a, room), np.minimum(a_mean, room)
         xn, yn, hn, vn, wn = dyn.bicycle_step(
-            f.x_m[c], f.y_m[c], f.heading_rad[c], f.speed_mps[c], a, d, self.wheelbase[c], dt
-        )
+            f.x_m[c], f.y_m[c], f.heading_rad[c], f.speed_mps[c], a_mean, d_mean,
+            self.wheelbase[c], dt,
+        )  # fmt: skip
         x[c], y[c], h[c], v[c], a_out[c], steer[c], yaw[c] = xn, yn, hn, vn, a, d, wn
         sn, tn, kn = self.net.project(road[c], xn, yn, seg[c])
         # past the end of the road: onto the successor, or round the loop
