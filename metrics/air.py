@@ -6,12 +6,16 @@ into rates per flight hour.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from metrics.registry import MetricValue, RunData, metric
 from sim.core.geometry import project_to_segments
 
 AIR = ("air",)
+#: Pair-ticks handled at once when separations are computed from the logged states.
+_CHUNK = 1 << 21
 
 
 def _ctl(run: RunData) -> tuple[dict[str, np.ndarray], list[int], dict]:
@@ -59,20 +63,53 @@ def los_duration(run: RunData) -> MetricValue:
 @metric(
     "los_severity",
     unit="1",
+    version=2,
     domains=AIR,
     source="rail_air_water.md §2.2 A7: severity 1 − d_min/R (horizontal)",
 )
 def los_severity(run: RunData) -> MetricValue:
     """Worst horizontal LoS severity 1 − d_min/R over the run (0 when no LoS; 1 = same
-    position). d_min: the smallest horizontal separation while in LoS."""
+    position). d_min: the smallest horizontal separation of a controlled aircraft from any
+    aircraft it is in LoS with (d_h < R ∧ |Δh| < H), over every pair and tick."""
+    sep = _separations(run)
+    if sep is None or not np.isfinite(sep.min_h_in_los):
+        return MetricValue(0.0)
+    return MetricValue(max(0.0, 1.0 - sep.min_h_in_los / sep.r))
+
+
+@dataclass(frozen=True)
+class _Separation:
+    """Over every pair (controlled aircraft, other aircraft) and every tick, from the logged
+    states: the smallest horizontal distance, the smallest vertical distance while
+    horizontally inside R, and the smallest horizontal distance while in LoS."""
+
+    min_h: float
+    min_v_inside_r: float
+    min_h_in_los: float
+    r: float
+
+
+def _separations(run: RunData) -> _Separation | None:
     arr, slots, info = _ctl(run)
     if not slots:
-        return MetricValue(0.0)
-    r = info["map"]["separation_m"][0]
-    los = arr["los"][:, slots]
-    d = np.where(los, arr["hsep_m"][:, slots], np.inf)
-    dmin = float(d.min(initial=np.inf))
-    return MetricValue(0.0 if not np.isfinite(dmin) else max(0.0, 1.0 - dmin / r))
+        return None
+    x, y, z, valid = arr["x_m"], arr["y_m"], arr["alt_m"], arr["valid"]
+    r, h = (float(v) for v in info["map"]["separation_m"])
+    c = np.asarray(slots)
+    best = [np.inf, np.inf, np.inf]
+    step = max(1, _CHUNK // (c.size * x.shape[1]))  # ticks per chunk: bounded memory
+    for lo in range(0, x.shape[0], step):
+        k = slice(lo, lo + step)
+        both = valid[k, c, None] & valid[k, None, :]
+        both[:, np.arange(c.size), c] = False
+        dh = np.hypot(x[k, None, :] - x[k, c, None], y[k, None, :] - y[k, c, None])
+        dh = np.where(both, dh, np.inf)
+        dz = np.abs(z[k, None, :] - z[k, c, None])
+        best[0] = min(best[0], float(dh.min(initial=np.inf)))
+        best[1] = min(best[1], float(np.where(dh < r, dz, np.inf).min(initial=np.inf)))
+        in_los = (dh < r) & (dz < h)
+        best[2] = min(best[2], float(np.where(in_los, dh, np.inf).min(initial=np.inf)))
+    return _Separation(*best, r)
 
 
 @metric("nmac_count", unit="count", domains=AIR, source="DAIDALUS DO_365B_no_SUM.conf")
@@ -101,30 +138,36 @@ def lowc_duration(run: RunData) -> MetricValue:
 
 
 @metric(
-    "min_horizontal_separation_m", unit="m", domains=AIR, source="BlueSky FLSTLOG (2-D distance)"
+    "min_horizontal_separation_m",
+    unit="m",
+    version=2,
+    domains=AIR,
+    source="BlueSky FLSTLOG (2-D distance)",
 )
 def min_horizontal_separation(run: RunData) -> MetricValue:
-    """Smallest horizontal centre distance from a controlled aircraft to any other aircraft
-    that was a monitored neighbour (inf when none came near)."""
-    arr, slots, _ = _ctl(run)
-    if not slots:
+    """Smallest horizontal centre distance from a controlled aircraft to any other aircraft,
+    over every pair and tick, whatever their vertical distance (inf with no other aircraft)."""
+    sep = _separations(run)
+    if sep is None:
         return MetricValue(float("nan"), valid=False)
-    return MetricValue(float(arr["hsep_m"][:, slots].min(initial=np.inf)))
+    return MetricValue(sep.min_h)
 
 
 @metric(
     "min_vertical_separation_m",
     unit="m",
+    version=2,
     domains=AIR,
     source="ICAO Doc 4444 (vertical separation applies where horizontal is lost)",
 )
 def min_vertical_separation(run: RunData) -> MetricValue:
     """Smallest |Δh| between a controlled aircraft and another aircraft while horizontally
-    closer than the separation minimum R (inf when that never happened)."""
-    arr, slots, _ = _ctl(run)
-    if not slots:
+    closer than the separation minimum R, over every pair and tick (inf when that never
+    happened)."""
+    sep = _separations(run)
+    if sep is None:
         return MetricValue(float("nan"), valid=False)
-    return MetricValue(float(arr["vsep_m"][:, slots].min(initial=np.inf)))
+    return MetricValue(sep.min_v_inside_r)
 
 
 @metric(

@@ -3,6 +3,7 @@ around a pure function of the recorded run. Built-ins register explicitly at imp
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ class RunData:
 
     log: RunLog
     events: tuple[Event, ...]
+
+    @cached_property
+    def cache(self) -> dict[str, Any]:
+        """Intermediate results several metrics share (e.g. the road lead series)."""
+        return {}
 
     @cached_property
     def controlled(self) -> dict[str, list[int]]:
@@ -63,25 +69,34 @@ class MetricSpec:
     fn: Callable[[RunData], MetricValue]
     summary: str
     source: str
+    notes: str = ""  # a definition shared by several metrics (e.g. the road lead)
 
     @property
     def doc(self) -> str:
-        return (self.fn.__doc__ or "").strip()
+        doc = inspect.cleandoc(self.fn.__doc__ or "")
+        return f"{doc}\n\n{inspect.cleandoc(self.notes)}" if self.notes else doc
 
 
 METRICS: dict[str, MetricSpec] = {}
 
 
 def metric(
-    name: str, *, unit: str, version: int = 1, domains: tuple[str, ...] = (), source: str
+    name: str,
+    *,
+    unit: str,
+    version: int = 1,
+    domains: tuple[str, ...] = (),
+    source: str,
+    notes: str = "",
 ) -> Callable[[Callable[[RunData], MetricValue]], Callable[[RunData], MetricValue]]:
-    """Register ``fn`` as metric ``name``; its docstring's first line is the summary."""
+    """Register ``fn`` as metric ``name``; its docstring's first line is the summary and
+    ``notes`` (a definition several metrics share) is appended to its definition."""
 
     def wrap(fn: Callable[[RunData], MetricValue]) -> Callable[[RunData], MetricValue]:
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
-        METRICS[name] = MetricSpec(name, version, unit, domains, fn, summary, source)
+        METRICS[name] = MetricSpec(name, version, unit, domains, fn, summary, source, notes)
         return fn
 
     return wrap

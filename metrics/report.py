@@ -606,7 +606,7 @@ def _failure_detail(folder: Path, run: dict[str, Any]) -> str:
             out.append(
                 _svg_series(t, gap, "gap to lead (m)", thresholds.get("min_distance_m"), ev_t)
             )
-            closing = ls.v_ego - ls.v_lead
+            closing = ls.u_ego - ls.u_lead
             with np.errstate(divide="ignore", invalid="ignore"):
                 ttc = np.where((closing > 0) & np.isfinite(gap), gap / closing, np.nan)
             ttc = np.where(ttc > 10, np.nan, ttc)

@@ -1,8 +1,6 @@
 """Road metrics: surrogate safety measures, comfort, rule compliance, route progress.
 
-Lead vehicle (for the 1-D measures): the nearest valid entity on the ego's road, ahead along
-the road (s), whose lateral extent overlaps the ego's (|t_o − t_e| < (w_o + w_e)/2). Its
-bumper-to-bumper gap is g = Δs − (L_o + L_e)/2; Δv = v_e − v_o is the closing speed.
+The 1-D measures (TTC, DRAC, time headway) share the lead definition ``LEAD``.
 """
 
 from __future__ import annotations
@@ -12,71 +10,232 @@ from dataclasses import dataclass
 import numpy as np
 
 from metrics.registry import MetricValue, RunData, metric
-from sim.core.geometry import box_corners, boxes_intersect
+from sim.core.geometry import box_corners, boxes_intersect, sweep_gap_x, wrap_angle
 
 ROAD = ("road",)
+LEAD = """Lead, per tick and controlled vehicle: every other valid entity of a ground domain
+(road entities however placed: on a road, on a path or by x/y; trains in a mixed world) is
+put on the ego's road: entities on that road by their own station s and offset t, all others
+by projecting their centre onto the road's reference line (extended straight past the ends
+of an open road), with ψ its heading relative to the road there. In that road frame each
+footprint is its oriented box (L × W turned by ψ, at (s, t)). Gap g: how far the ego's box
+can move along the road (+s) before it touches the entity's box, 0 when they touch or
+overlap, ∞ when it would pass beside. The lead is the entity ahead (Δs > 0 between centres,
+wrapped on a loop) with the smallest gap; closing speed Δv = v_e·cos ψ_e − v_o·cos ψ_o (the
+speeds along the road). A gap below 1 mm is contact (boxes that just touch leave float noise
+of ~1e-13 m)."""
 TTC2D_HORIZON_S = 3.0
 TTC2D_STEP_S = 0.1
+#: Gaps below this are contact: boxes that touch leave float noise (1e-13 m) in the gap.
+CONTACT_GAP_M = 1e-3
+#: Domains whose entities share the road surface and can be a road vehicle's lead.
+GROUND_DOMAINS = ("road", "rail")
+#: Pairs × segments handled at once when projecting onto a reference line (memory bound).
+_CHUNK = 1 << 21
+#: Box pairs swept at once (memory bound).
+_SWEEP_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class LeadSeries:
-    """Per controlled entity, per tick: gap (inf: no lead), ego and lead speeds. (T,)."""
+    """Per controlled entity, per tick: gap (inf: no lead), along-road speeds of the ego and
+    the lead, the ego's speed, and the ego's validity. All (T,)."""
 
     gap_m: np.ndarray
+    u_ego: np.ndarray
+    u_lead: np.ndarray
     v_ego: np.ndarray
-    v_lead: np.ndarray
     valid: np.ndarray
+
+    @property
+    def contact(self) -> np.ndarray:
+        return self.valid & (self.gap_m < CONTACT_GAP_M)
+
+
+@dataclass(frozen=True)
+class _Reference:
+    x: np.ndarray
+    y: np.ndarray
+    s: np.ndarray
+    heading: np.ndarray
+    closed: bool
+    length: float
+
+    def heading_at(self, s: np.ndarray) -> np.ndarray:
+        """Road heading at stations ``s`` (vertex tangents interpolated, as the runtime)."""
+        k = np.clip(np.searchsorted(self.s, s, side="right") - 1, 0, self.s.size - 2)
+        f = np.clip((s - self.s[k]) / np.maximum(self.s[k + 1] - self.s[k], 1e-12), 0.0, 1.0)
+        return self.heading[k] + f * wrap_angle(self.heading[k + 1] - self.heading[k])
+
+    def project(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Station and signed lateral offset (left > 0) of points on the reference polyline;
+        an open road's first and last segments extend straight beyond its ends."""
+        ax, ay, bx, by = self.x[:-1], self.y[:-1], self.x[1:], self.y[1:]
+        dx, dy = bx - ax, by - ay
+        seg = np.maximum(np.hypot(dx, dy), 1e-12)
+        s_out, t_out = np.empty(px.size), np.empty(px.size)
+        step = max(1, _CHUNK // max(ax.size, 1))
+        for lo in range(0, px.size, step):
+            qx, qy = px[lo : lo + step, None] - ax, py[lo : lo + step, None] - ay
+            along = (qx * dx + qy * dy) / seg
+            f = np.clip(along / seg, 0.0, 1.0)
+            d2 = (qx - f * dx) ** 2 + (qy - f * dy) ** 2
+            k = np.argmin(d2, axis=1)
+            rows = np.arange(k.size)
+            a, cross = along[rows, k], (dx[k] * qy[rows, k] - dy[k] * qx[rows, k]) / seg[k]
+            ends = ~self.closed & (((k == 0) & (a < 0)) | ((k == ax.size - 1) & (a > seg[k])))
+            inside = np.clip(a, 0.0, seg[k])
+            s_out[lo : lo + step] = self.s[k] + np.where(ends, a, inside)
+            dist = np.sqrt(d2[rows, k])
+            t_out[lo : lo + step] = np.where(ends, cross, np.copysign(dist, cross))
+        return s_out, t_out
+
+
+def _references(info: dict) -> list[_Reference]:
+    return [
+        _Reference(
+            np.asarray(r["reference"]["x_m"]),
+            np.asarray(r["reference"]["y_m"]),
+            np.asarray(r["reference"]["s_m"]),
+            np.asarray(r["reference"]["heading_rad"]),
+            bool(r["closed"]),
+            float(r["length_m"]),
+        )
+        for r in info["map"]["roads"]
+    ]
+
+
+def _ground(run: RunData) -> dict[str, np.ndarray]:
+    """Every ground entity's state, (T, N) per field, road entities first."""
+    cols: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("x", "y", "h", "v", "valid", "L", "W", "road", "s", "t")
+    }
+    for dom in GROUND_DOMAINS:
+        if dom not in run.log.arrays:
+            continue
+        arr, info = run.log.arrays[dom], run.log.meta["domains"][dom]
+        T, n = arr["x_m"].shape
+        cols["x"].append(arr["x_m"])
+        cols["y"].append(arr["y_m"])
+        cols["h"].append(arr["heading_rad"])
+        cols["v"].append(arr["speed_mps"])
+        cols["valid"].append(arr["valid"])
+        cols["L"].append(np.broadcast_to(np.asarray(info["length_m"], float), (T, n)))
+        cols["W"].append(np.broadcast_to(np.asarray(info["width_m"], float), (T, n)))
+        on_road = dom == "road"
+        cols["road"].append(arr["road"] if on_road else np.full((T, n), -1, np.int32))
+        cols["s"].append(arr["s_m"] if on_road else np.zeros((T, n)))
+        cols["t"].append(arr["t_m"] if on_road else np.zeros((T, n)))
+    return {k: np.concatenate(v, axis=1) for k, v in cols.items()}
 
 
 def lead_series(run: RunData) -> list[LeadSeries]:
-    """The lead-vehicle series of every controlled road entity."""
+    """The lead series of every controlled road entity (definition: ``LEAD``); computed
+    once per run and shared by the metrics that read it."""
     if "road" not in run.log.arrays:
         return []
-    arr = run.log.arrays["road"]
-    info = run.log.meta["domains"]["road"]
-    roads = info["map"]["roads"]
-    closed = np.array([r["closed"] for r in roads])
-    rlen = np.array([r["length_m"] for r in roads])
-    L, W = np.asarray(info["length_m"]), np.asarray(info["width_m"])
-    s, t, road, v, valid = arr["s_m"], arr["t_m"], arr["road"], arr["speed_mps"], arr["valid"]
-    rows = np.arange(s.shape[0])
+    if "road.lead" not in run.cache:
+        run.cache["road.lead"] = _lead_series(run)
+    return run.cache["road.lead"]
+
+
+def _lead_series(run: RunData) -> list[LeadSeries]:
+    refs = _references(run.log.meta["domains"]["road"])
+    g = _ground(run)
+    T, N = g["x"].shape
+    rows = np.arange(T)
     out = []
     for e in run.controlled.get("road", []):
-        re = road[:, e : e + 1]
-        ds = s - s[:, e : e + 1]
-        loop = closed[np.maximum(re, 0)] & (re >= 0)
-        span = rlen[np.maximum(re, 0)]
-        ds = np.where(loop, np.mod(ds + 0.5 * span, span) - 0.5 * span, ds)
-        same = valid & (road == re) & (road >= 0)
-        same[:, e] = False
-        overlap = np.abs(t - t[:, e : e + 1]) < 0.5 * (W + W[e])
-        gap = np.where(same & overlap & (ds > 0), ds - 0.5 * (L + L[e]), np.inf)
+        s_o, t_o = np.full((T, N), np.nan), np.full((T, N), np.nan)
+        psi_o = np.zeros((T, N))
+        s_e, t_e = g["s"][:, e], g["t"][:, e]
+        re = g["road"][:, e]
+        span = np.full(T, np.inf)  # loop length (inf: an open road)
+        for r in np.unique(re[re >= 0]):
+            ref = refs[int(r)]
+            tick = re == r
+            mine = tick[:, None] & (g["road"] == r)
+            s_o[mine], t_o[mine] = g["s"][mine], g["t"][mine]
+            other = tick[:, None] & (g["road"] != r) & g["valid"]
+            s_o[other], t_o[other] = ref.project(g["x"][other], g["y"][other])
+            both = mine | other
+            psi_o[both] = wrap_angle(g["h"][both] - ref.heading_at(s_o[both]))
+            if ref.closed:
+                span[tick] = ref.length
+        L, W = g["L"], g["W"]
+        c, sn = np.abs(np.cos(psi_o)), np.abs(np.sin(psi_o))
+        reach_s, reach_t = 0.5 * (L * c + W * sn), 0.5 * (L * sn + W * c)
+        ds = s_o - s_e[:, None]
+        per = np.where(np.isfinite(span), span, 0.0)[:, None]
+        with np.errstate(invalid="ignore"):
+            wrapped = np.mod(ds + 0.5 * per, np.where(per > 0, per, 1.0)) - 0.5 * per
+        ds = np.where(per > 0, wrapped, ds)
+        cand = g["valid"] & np.isfinite(ds) & (ds > 0)
+        cand[:, e] = False
+        cand &= np.abs(t_o - t_e[:, None]) < reach_t + reach_t[:, e : e + 1]
+        # the footprints' road-frame bounding gap is a lower bound of the sweep gap: measure
+        # the sweep exactly for each tick's nearest by that bound, then for every candidate
+        # that could still be nearer
+        lower = np.where(cand, ds - reach_s - reach_s[:, e : e + 1], np.inf)
+        gap = np.full((T, N), np.inf)
+        boxes = (ds, t_o, psi_o, L, W)
+        first = np.argmin(lower, axis=1)
+        has = np.isfinite(lower[rows, first])
+        _sweep_into(gap, rows[has], first[has], e, t_e, psi_o, boxes)
+        best = gap.min(axis=1)
+        todo = np.isfinite(lower) & (lower < best[:, None]) & ~np.isfinite(gap)
+        todo[rows[has], first[has]] = False
+        ti, oi = np.nonzero(todo)
+        _sweep_into(gap, ti, oi, e, t_e, psi_o, boxes)
         j = np.argmin(gap, axis=1)
-        out.append(LeadSeries(gap[rows, j], v[:, e], v[rows, j], valid[:, e]))
+        u = g["v"] * np.cos(psi_o)
+        ok = g["valid"][:, e] & (re >= 0)
+        out.append(LeadSeries(gap[rows, j], u[:, e], u[rows, j], g["v"][:, e], ok))
     return out
 
 
+def _sweep_into(
+    gap: np.ndarray,
+    ti: np.ndarray,
+    oi: np.ndarray,
+    e: int,
+    t_e: np.ndarray,
+    psi: np.ndarray,
+    boxes: tuple[np.ndarray, ...],
+) -> None:
+    """Fill ``gap[ti, oi]`` with how far the ego's box can move along the road before it
+    touches entity ``oi``'s box, both in the road frame (ego at s = 0)."""
+    ds, t_o, _, L, W = boxes
+    for lo in range(0, ti.size, _SWEEP_CHUNK):
+        k, o = ti[lo : lo + _SWEEP_CHUNK], oi[lo : lo + _SWEEP_CHUNK]
+        ego = box_corners(np.zeros(k.size), t_e[k], psi[k, e], L[k, e], W[k, e])
+        other = box_corners(ds[k, o], t_o[k, o], psi[k, o], L[k, o], W[k, o])
+        gap[k, o] = sweep_gap_x(ego, other)
+
+
 def _closing(ls: LeadSeries) -> np.ndarray:
-    return np.where(np.isfinite(ls.gap_m), ls.v_ego - ls.v_lead, 0.0)
+    return np.where(np.isfinite(ls.gap_m), ls.u_ego - ls.u_lead, 0.0)
 
 
 @metric(
     "min_ttc_s",
     unit="s",
+    version=2,
     domains=ROAD,
+    notes=LEAD,
     source="Hayward 1972; SUMO MSDevice_SSM computeTTC; thresholds: 3.0 s SUMO, 1.5 s SSAM",
 )
 def min_ttc(run: RunData) -> MetricValue:
-    """Minimum 1-D time to collision with the lead vehicle.
+    """Minimum 1-D time to collision with the lead (any entity in the ego's path).
 
-    TTC = g / Δv when Δv > 0 (closing), 0 when g ≤ 0 (contact), undefined (∞) otherwise.
+    TTC = g / Δv when closing (Δv > 0), 0 in contact (g < 1 mm), undefined (∞) otherwise;
+    lead, gap g and closing speed Δv as defined below.
     """
     best = np.inf
     for ls in lead_series(run):
         dv = _closing(ls)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ttc = np.where(ls.gap_m <= 0, 0.0, np.where(dv > 0, ls.gap_m / dv, np.inf))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ttc = np.where(ls.contact, 0.0, np.where(dv > 0, ls.gap_m / dv, np.inf))
         best = min(best, float(np.min(ttc[ls.valid], initial=np.inf)))
     return MetricValue(best)
 
@@ -84,12 +243,15 @@ def min_ttc(run: RunData) -> MetricValue:
 @metric(
     "min_time_headway_s",
     unit="s",
+    version=2,
     domains=ROAD,
+    notes=LEAD,
     source="OpenSCENARIO "
     "TimeHeadwayCondition (freespace); CommonRoad-CriMe THW; R157 §5.2.3.3 time gap",
 )
 def min_time_headway(run: RunData) -> MetricValue:
-    """Minimum time headway to the lead: THW = g / v_ego, while the ego moves (v > 0.5 m/s)."""
+    """Minimum time headway to the lead: THW = max(g, 0) / v_ego while the ego moves
+    (v > 0.5 m/s); lead and gap g as defined below."""
     best = np.inf
     for ls in lead_series(run):
         moving = ls.valid & (ls.v_ego > 0.5) & np.isfinite(ls.gap_m)
@@ -101,33 +263,47 @@ def min_time_headway(run: RunData) -> MetricValue:
 @metric(
     "max_drac_mps2",
     unit="m/s^2",
+    version=2,
     domains=ROAD,
+    notes=LEAD,
     source="Cooper & Ferguson 1976; SUMO MSDevice_SSM computeDRAC (threshold 3.0 m/s²)",
 )
 def max_drac(run: RunData) -> MetricValue:
-    """Maximum deceleration rate to avoid a crash with the lead: DRAC = Δv² / (2·g) when
-    closing (Δv > 0) with g > 0; 0 when not closing."""
-    best = 0.0
+    """Maximum deceleration rate to avoid a crash with the lead: DRAC = Δv² / (2·g) while
+    closing (Δv > 0) and not in contact (g ≥ 1 mm); 0 when never closing.
+
+    In contact DRAC is undefined (no deceleration avoids a crash under way): those ticks are
+    left out and reported in the details (``contact``, ``first_contact_s``).
+    """
+    best, first = 0.0, np.inf
     for ls in lead_series(run):
         dv = _closing(ls)
-        ok = ls.valid & (dv > 0) & (ls.gap_m > 0) & np.isfinite(ls.gap_m)
+        hit = np.flatnonzero(ls.contact)
+        if hit.size:
+            first = min(first, float(run.log.time_s[hit[0]]))
+        ok = ls.valid & (dv > 0) & ~ls.contact & np.isfinite(ls.gap_m)
         if ok.any():
             best = max(best, float(np.max(dv[ok] ** 2 / (2.0 * ls.gap_m[ok]))))
-    return MetricValue(best)
+    details = {"contact": bool(np.isfinite(first))}
+    if np.isfinite(first):
+        details["first_contact_s"] = first
+    return MetricValue(best, details=details)
 
 
 @metric(
     "min_ttc_2d_s",
     unit="s",
+    version=2,
     domains=ROAD,
     source="nuPlan time_to_collision_within_bound (0.1 s steps to 3 s; threshold 0.95 s)",
 )
 def min_ttc_2d(run: RunData) -> MetricValue:
     """Minimum 2-D time to collision by oriented-box projection.
 
-    Every 0.1 s of the run, each box is moved at constant speed and heading in 0.1 s steps up
-    to 3 s; TTC is the first step at which the ego's box overlaps another's (0 in contact);
-    ∞ when none does within the horizon. Only pairs that could meet within 3 s are projected.
+    Every 0.1 s of the run and at every tick a collision began, each box is moved at
+    constant speed and heading in 0.1 s steps up to 3 s; TTC is the first step at which the
+    ego's box overlaps another's (0 in contact); ∞ when none does within the horizon. Only
+    pairs that could meet within 3 s are projected.
     """
     if "road" not in run.log.arrays:
         return MetricValue(float("nan"), valid=False)
@@ -135,8 +311,12 @@ def min_ttc_2d(run: RunData) -> MetricValue:
     info = run.log.meta["domains"]["road"]
     L, W = np.asarray(info["length_m"]), np.asarray(info["width_m"])
     stride = max(1, round(TTC2D_STEP_S / run.log.dt))
-    x, y, h = arr["x_m"][::stride], arr["y_m"][::stride], arr["heading_rad"][::stride]
-    v, valid = arr["speed_mps"][::stride], arr["valid"][::stride]
+    n_rows = arr["x_m"].shape[0]
+    # every 0.1 s, and every tick a collision began (the 0.1 s grid can step over it)
+    hits = [round(e.time_s / run.log.dt) for e in run.events_of("collision")]
+    at = np.union1d(np.arange(0, n_rows, stride), [k for k in hits if k < n_rows]).astype(int)
+    x, y, h = arr["x_m"][at], arr["y_m"][at], arr["heading_rad"][at]
+    v, valid = arr["speed_mps"][at], arr["valid"][at]
     steps = np.arange(round(TTC2D_HORIZON_S / TTC2D_STEP_S) + 1) * TTC2D_STEP_S
     radius = 0.5 * np.hypot(L, W)
     best = np.inf

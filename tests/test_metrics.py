@@ -12,6 +12,13 @@ from sim.core.log import RunLog
 from sim.scenario.model import Criterion
 
 DT = 0.1
+#: A straight 10 km road along +x from the origin (its reference line as the log records it).
+STRAIGHT_ROAD = {
+    "id": "r",
+    "closed": False,
+    "length_m": 1e4,
+    "reference": {"x_m": [0.0, 1e4], "y_m": [0.0, 0.0], "s_m": [0.0, 1e4], "heading_rad": [0, 0]},
+}
 
 
 def two_cars(gap0: float, v_ego: float, v_lead: float, T: int = 50, *, a_ego=0.0) -> RunData:
@@ -47,7 +54,7 @@ def two_cars(gap0: float, v_ego: float, v_lead: float, T: int = 50, *, a_ego=0.0
                 "length_m": [4.5, 4.5],
                 "width_m": [1.8, 1.8],
                 "goals": [None, None],
-                "map": {"roads": [{"id": "r", "closed": False, "length_m": 1e4}]},
+                "map": {"roads": [STRAIGHT_ROAD]},
             }
         }
     }

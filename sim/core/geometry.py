@@ -97,6 +97,33 @@ def boxes_distance(corners_a: np.ndarray, corners_b: np.ndarray) -> np.ndarray:
     return shapely.distance(shapely.polygons(corners_a), shapely.polygons(corners_b))
 
 
+def sweep_gap_x(corners_a: np.ndarray, corners_b: np.ndarray) -> np.ndarray:
+    """How far convex polygon a[k] can move along +x before it touches b[k]: 0 when they
+    already touch or overlap, inf when a would pass beside b (or b is behind it). (P,).
+
+    First contact of two convex polygons in translation is a vertex of one meeting an edge
+    of the other: the smallest non-negative x-distance from a's vertices forward to b's
+    edges and from b's vertices backward to a's edges. corners: (P, V, 2).
+    """
+    if corners_a.shape[0] == 0:
+        return np.zeros(0)
+
+    def ray(p: np.ndarray, q: np.ndarray, sign: float) -> np.ndarray:
+        """Smallest sign·(x_hit − x_p) ≥ 0 over rays from p's vertices to q's edges."""
+        px, py = p[:, :, None, 0], p[:, :, None, 1]
+        q1 = np.roll(q, -1, axis=1)
+        x0, y0 = q[:, None, :, 0], q[:, None, :, 1]
+        x1, y1 = q1[:, None, :, 0], q1[:, None, :, 1]
+        dy = y1 - y0
+        ok = (np.minimum(y0, y1) <= py) & (py <= np.maximum(y0, y1)) & (np.abs(dy) > 1e-12)
+        lam = (py - y0) / np.where(ok, dy, 1.0)
+        t = sign * (x0 + lam * (x1 - x0) - px)
+        return np.where(ok & (t >= 0.0), t, np.inf).min(axis=(1, 2))
+
+    gap = np.minimum(ray(corners_a, corners_b, 1.0), ray(corners_b, corners_a, -1.0))
+    return np.where(boxes_intersect(corners_a, corners_b), 0.0, gap)
+
+
 def wrap_angle(a: np.ndarray | float) -> np.ndarray | float:
     """Angle(s) wrapped to [-pi, pi)."""
     return (np.asarray(a) + np.pi) % (2.0 * np.pi) - np.pi

@@ -283,6 +283,7 @@ class AirRuntime:
                 "plans": self.plans,
                 "sensor_range_m": np.maximum(self.adsb_range, self.radar_range).tolist(),
                 "cooperative": self.cooperative.tolist(),
+                "height_m": self.height.tolist(),
             },
         )
 

@@ -1150,9 +1150,17 @@ class RoadRuntime:
                 net.boundary(i, (k - 0.5) * w).round(3).tolist()
                 for k in range(int(net.lanes[i]) + 1)
             ]
+            a, b = int(net.v0[i]), int(net.v1[i]) + 1
             roads.append(
                 {
                     "id": rid,
+                    # the reference line itself (unrounded): metrics project entities onto it
+                    "reference": {
+                        "x_m": net.V[a:b, 0].tolist(),
+                        "y_m": net.V[a:b, 1].tolist(),
+                        "s_m": (net.G[a:b] - net.base[i]).tolist(),
+                        "heading_rad": net.vtx_heading[a:b].tolist(),
+                    },
                     "lanes": int(net.lanes[i]),
                     "lane_width_m": w,
                     "length_m": float(net.length[i]),
