@@ -1,3 +1,3 @@
 """Proving Ground: a discrete-time testing sandbox for autonomous control systems."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

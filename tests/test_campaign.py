@@ -250,7 +250,7 @@ def test_workers_that_cannot_start_stop_the_campaign_cleanly(tmp_path):
 
 @pytest.mark.slow
 def test_reference_agent_passes_every_avoidable_r157_cut_in(tmp_path):
-    """The shipped sweep (the cut-ins the R157 careful driver passes, 438 of 540):
+    """The shipped sweep (the cut-ins the R157 careful driver passes, 444 of 540):
     AdaptiveCruise passes all of them, so a failure of another controller there means
     something."""
     suite = load_suite(ROOT / "scenarios" / "suites" / "alks_cut_in.yaml")
