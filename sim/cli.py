@@ -19,7 +19,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sim.errors import VERDICTS, ProvingGroundError, ScenarioError, UsageError
+from sim.errors import (
+    CLASS_LABELS,
+    CLASSES,
+    VERDICTS,
+    ProvingGroundError,
+    ScenarioError,
+    UsageError,
+)
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 KEY_METRICS = (
@@ -58,8 +65,14 @@ TABLE_METRICS = (
     "groundings",
     "min_distance_m",
 )
-VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "invalid": "magenta"}
-assert set(VERDICT_STYLE) == set(VERDICTS)
+VERDICT_STYLE = {
+    "pass": "green",
+    "fail": "red",
+    "not_preventable": "yellow",
+    "error": "magenta",
+    "invalid": "magenta",
+}
+assert set(VERDICT_STYLE) == set(CLASSES) >= set(VERDICTS)
 
 
 def _fmt(v: Any) -> str:
@@ -275,17 +288,6 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
 
         paths = write(folder)
         out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
-        if suite.reference:
-            # the report's classification decides, as in report.json and junit.xml: a failure
-            # the reference failed too is not the system's
-            counts = json.loads(paths["json"].read_text())["summary"]["counts"]
-            out.print(
-                f"preventability: {counts.get('fail', 0)} failure(s) of the system, "
-                f"{counts.get('not_preventable', 0)} not preventable (the reference failed "
-                "them too)"
-            )
-            if summary.exit_code == 1 and not counts.get("fail"):
-                return EXIT_PASS
     return summary.exit_code
 
 
@@ -315,6 +317,7 @@ def cmd_verify(args: argparse.Namespace, out: Console) -> int:
     res = verify(
         Path(args.campaign),
         rerun=args.rerun,
+        recompute=args.recompute,
         key=Path(args.key) if args.key else None,
         seed=args.seed,
     )
@@ -323,36 +326,57 @@ def cmd_verify(args: argparse.Namespace, out: Console) -> int:
     for p in res.problems:
         out.print(f"[red]problem[/]: {p}")
     out.print(
-        f"{res.checked_files} files checked, {res.reran} runs re-run: "
+        f"{res.checked_files} files checked, {res.reran} runs re-run, {res.recomputed} logs "
+        "recomputed: "
         + ("[green]all verified[/]" if res.ok else f"[red]{len(res.problems)} problems[/]")
     )
     return EXIT_PASS if res.ok else EXIT_FAIL
 
 
 def cmd_diff(args: argparse.Namespace, out: Console) -> int:
-    from sim.runner.verify import diff
+    from sim.runner.verify import diff, diff_html
 
-    d = diff(Path(args.a), Path(args.b))
+    d = diff(Path(args.a), Path(args.b), force=args.force)
+    if args.html:
+        Path(args.html).write_text(diff_html(d))
+    code = EXIT_FAIL if d["regressions"] else EXIT_PASS
     if args.json:
         print(json.dumps(d, indent=2, sort_keys=True))
-        return EXIT_PASS
+        return code
+    for side in ("a", "b"):
+        x = d[side]
+        out.print(
+            f"{side.upper()}: {x['folder']}  suite {x['suite']}  agent {x['agent']} "
+            f"{', '.join(x['agent_versions'])}  sha256 "
+            f"{', '.join(s[:12] for s in x['agent_sha256']) or '-'}  root "
+            f"{(x['root_digest'] or '-')[:12]}  {x['date']}"
+        )
+    if not d["same_suite"]:
+        out.print("[yellow]different suites (--force): only the runs they share are compared[/]")
     out.print(f"{d['common']} runs in both; {d['only_a']} only in A, {d['only_b']} only in B")
+    cls = ("pass", "fail", "not_preventable", "error", "invalid")
+    out.print("A: " + "  ".join(f"{k} {d['counts_a'].get(k, 0)}" for k in cls))
+    out.print("B: " + "  ".join(f"{k} {d['counts_b'].get(k, 0)}" for k in cls))
     if d["changes"]:
-        t = Table(title="verdict changes (new failures first)", title_justify="left")
+        t = Table(title="class changes (regressions first)", title_justify="left")
         for col in ("run", "family", "A", "B"):
             t.add_column(col)
         for c in d["changes"]:
-            style = "red" if c["new_failure"] else "green"
+            style = "red" if c["regression"] else "green"
             t.add_row(c["name"], c["family"], c["before"], f"[{style}]{c['after']}[/]")
         out.print(t)
     else:
-        out.print("no verdict changed")
+        out.print("no run changed class")
     for m, v in d["metric_deltas"].items():
         out.print(
-            f"{m}: B − A mean {v['mean']:+.3g} (min {v['min']:+.3g}, max "
-            f"{v['max']:+.3g}, n {v['n']})"
+            f"{m}: B − A mean {v['mean']:+.3g} {v['unit']} over the runs in both (min "
+            f"{v['min']:+.3g}, max {v['max']:+.3g}, {v['n']} changed)"
         )
-    return EXIT_PASS
+    if args.html:
+        out.print(f"side by side: {args.html}")
+    if d["regressions"]:
+        out.print(f"[red]{d['regressions']} regression(s): runs newly failing or in error[/]")
+    return code
 
 
 def cmd_keygen(args: argparse.Namespace, out: Console) -> int:
@@ -366,54 +390,52 @@ def cmd_keygen(args: argparse.Namespace, out: Console) -> int:
 
 
 def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
+    from sim.runner.classes import classify
     from sim.runner.store import ResultsStore
 
     store = ResultsStore(folder / "results.sqlite")
     try:
-        t = Table(title=f"campaign {folder} ({summary.total} runs)", title_justify="left")
-        if summary.total <= 40:
-            rows = list(store.rows())
-            present = {k for r in rows for k in (r["metrics"] or {})}
-            shown = [k for k in TABLE_METRICS if k in present][:4]
-            for col in ("run", "verdict", "ended", *shown, "note"):
-                t.add_column(col)
-            for row in rows:
-                if row.get("role") == "reference":
-                    continue
-                m = row["metrics"] or {}
-                style = VERDICT_STYLE.get(row["verdict"], "")
-                note = row["error"] or (row["reason"] if row["verdict"] != "pass" else "")
-                t.add_row(
-                    row["name"],
-                    f"[{style}]{row['verdict']}[/]",
-                    row["status"] or "-",
-                    *(_fmt(m.get(k)) for k in shown),
-                    (note or "")[:80],
-                )
-        else:
-            for col in ("family", "runs", "pass", "fail", "error", "invalid"):
-                t.add_column(col)
-            for fam, c in sorted(summary.families.items()):
-                t.add_row(
-                    fam,
-                    str(sum(c.values())),
-                    *(str(c.get(k, 0)) for k in ("pass", "fail", "error", "invalid")),
-                )
-        out.print(t)
-        bad = [r for r in store.rows() if r["verdict"] != "pass" and r.get("role") != "reference"][
-            :10
-        ]
-        if bad and summary.total > 40:
-            out.print("first runs that did not pass:")
-            for r in bad:
-                out.print(f"  {r['name']}: {r['verdict']} {(r['error'] or r['reason'] or '')[:90]}")
+        reference = json.loads((folder / "manifest.json").read_text()).get("reference")
+        rows = classify(list(store.rows()), reference)  # the report's classes
     finally:
         store.close()
-    counts = "  ".join(f"{k}: {v}" for k, v in sorted(summary.counts.items()))
+    t = Table(title=f"campaign {folder} ({summary.total} runs)", title_justify="left")
+    if summary.total <= 40:
+        present = {k for r in rows for k in (r["metrics"] or {})}
+        shown = [k for k in TABLE_METRICS if k in present][:4]
+        for col in ("run", "class", "ended", *shown, "note"):
+            t.add_column(col)
+        for row in rows:
+            m = row["metrics"] or {}
+            style = VERDICT_STYLE.get(row["class"], "")
+            note = row["error"] or (row["reason"] if row["verdict"] != "pass" else "")
+            t.add_row(
+                row["name"],
+                f"[{style}]{CLASS_LABELS[row['class']]}[/]",
+                row["status"] or "-",
+                *(_fmt(m.get(k)) for k in shown),
+                (note or "")[:80],
+            )
+    else:
+        for col in ("family", "runs", *(CLASS_LABELS[k] for k in CLASSES)):
+            t.add_column(col)
+        for fam, c in sorted(summary.families.items()):
+            t.add_row(fam, str(sum(c.values())), *(str(c.get(k, 0)) for k in CLASSES))
+    out.print(t)
+    bad = [r for r in rows if r["class"] != "pass"][:10]
+    if bad and summary.total > 40:
+        out.print("first runs that did not pass:")
+        for r in bad:
+            why = (r["error"] or r["reason"] or "")[:90]
+            out.print(f"  {r['name']}: {CLASS_LABELS[r['class']]} {why}")
+    counts = "  ".join(f"{CLASS_LABELS[k]}: {v}" for k, v in summary.counts.items())
     missing = summary.total - sum(summary.counts.values())
     if summary.reference:
         ref = ", ".join(f"{k} {v}" for k, v in sorted(summary.reference.items()))
-        out.print(f"reference agent runs: {ref} (see the report for preventability)")
+        out.print(
+            f"reference agent runs: {ref}; a failure the reference failed too (by colliding) "
+            "is not preventable"
+        )
     out.print(
         f"{counts}{f'  not run: {missing}' if missing else ''}   "
         f"({summary.ran} run now, {summary.skipped} from before, {summary.seconds:.1f} s)"
@@ -910,25 +932,40 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         cmd_verify,
         "check a campaign's integrity and reproducibility",
-        "Recompute every digest of a campaign folder (files, run folders, results "
-        "store, root digest), check its signature if any, and re-run a sample of "
-        "runs to confirm they reproduce bit for bit. Exit 0 when all verify, 1 if not.",
+        "Recompute every digest of a campaign (or run) folder: every file (reports, "
+        "summary, run folders, exports), every stored run's verdict, metrics and "
+        "criteria, the root digest; check its signature if any; re-run a sample of runs "
+        "(log, verdict, metrics and criteria must be reproduced) or recompute the metrics "
+        "of every kept log. Names each file or run that differs. Exit 0 when all verify, "
+        "1 if not.",
     )
     vf.add_argument("campaign", help="campaign folder")
     vf.add_argument("--rerun", type=int, default=0, metavar="K", help="re-run K sampled runs")
     vf.add_argument("--seed", type=int, default=0, help="seed of the --rerun sample")
     vf.add_argument("--key", metavar="PUB", help="the signer's public key (PEM)")
+    vf.add_argument(
+        "--recompute",
+        action="store_true",
+        help="recompute the metrics and criteria of every kept log (no re-simulation) and "
+        "compare them with the stored ones",
+    )
 
     df = command(
         "diff",
         cmd_diff,
-        "compare two campaigns of the same suite",
-        "Runs whose verdict changed between campaign A and B (new failures first) "
-        "and the change of key metrics over the runs present in both.",
+        "compare two campaigns of the same suite (a regression gate)",
+        "Names A and B (agent, version, digest, date); runs whose class changed (pass, "
+        "fail, not preventable, error, invalid; regressions first) and the metric changes "
+        "of the runs in both. Exit 1 when a run newly fails or errs, 2 when the campaigns "
+        "are of different suites (unless --force), else 0.",
     )
     df.add_argument("a", help="campaign folder A (before)")
     df.add_argument("b", help="campaign folder B (after)")
     df.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    df.add_argument(
+        "--force", action="store_true", help="compare campaigns of different suites anyway"
+    )
+    df.add_argument("--html", metavar="FILE", help="also write a side-by-side HTML page")
 
     kg = command(
         "keygen",

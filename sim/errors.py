@@ -72,3 +72,13 @@ class AgentFault(Exception):
 #: stimulus never happened and nothing failed). 'not preventable' is not a verdict but a
 #: campaign's label of a 'fail' the reference agent failed too.
 VERDICTS: tuple[str, ...] = ("pass", "fail", "error", "invalid")
+#: The classes of a campaign's runs: the verdicts plus 'not_preventable' (see
+#: sim.runner.classes), in the order every output lists them.
+CLASSES: tuple[str, ...] = ("pass", "fail", "not_preventable", "error", "invalid")
+CLASS_LABELS = {
+    "pass": "pass",
+    "fail": "fail",
+    "not_preventable": "not preventable",
+    "error": "error",
+    "invalid": "invalid",
+}

@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sim.errors import ProvingGroundError, ScenarioError, UsageError
+from sim.runner.classes import classify
+from sim.runner.classes import counts as class_counts
+from sim.runner.classes import exit_code as classes_exit_code
 from sim.runner.store import ResultsStore
 from sim.runner.suite import Suite
 
@@ -57,6 +60,7 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
         info = out.result.agents.get(eid, {})
         row["agent_version"] = f"{info.get('name', '?')}@{info.get('version', '?')}"
         row["agent_digest"] = info.get("digest")
+        row["agent_identity"] = info.get("identity")
         row["simulated_s"] = out.result.ticks * loaded.scenario.dt
         row["criteria"] = [c.to_dict() for c in out.criteria]
         row["faults"] = fault_timeline(out.result.events, row["simulated_s"])
@@ -328,7 +332,7 @@ class CampaignSummary:
     total: int
     ran: int
     skipped: int
-    counts: dict[str, int]
+    counts: dict[str, int]  # runs per class (sim.runner.classes)
     families: dict[str, dict[str, int]]
     seconds: float
     interrupted: bool = False
@@ -336,13 +340,7 @@ class CampaignSummary:
 
     @property
     def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        if self.counts.get("invalid"):
-            return 2
-        if self.counts.get("error"):
-            return 3
-        return 1 if self.counts.get("fail") else 0
+        return 130 if self.interrupted else classes_exit_code(self.counts)
 
 
 class Progress:
@@ -500,19 +498,17 @@ def run_campaign(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        counts: dict[str, int] = {}
-        families: dict[str, dict[str, int]] = {}
-        reference: dict[str, int] = {}
-        for row in store.rows():
-            if row["job_id"] not in index:
-                continue
-            if row.get("role") == "reference":
-                reference[row["verdict"]] = reference.get(row["verdict"], 0) + 1
-                continue
-            counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-            fam = families.setdefault(row["family"], {})
-            fam[row["verdict"]] = fam.get(row["verdict"], 0) + 1
+        mine = [row for row in store.rows() if row["job_id"] in index]
         store.close()
+        # the one classification (pass, fail, not preventable, error, invalid) that the
+        # report, junit.xml and diff use too
+        sut = classify(mine, suite.reference)
+        counts = class_counts(sut)
+        families = {
+            fam: class_counts([r for r in sut if r["family"] == fam])
+            for fam in sorted({r["family"] for r in sut})
+        }
+        reference = dict(Counter(r["verdict"] for r in mine if r.get("role") == "reference"))
         summary = CampaignSummary(
             sum(1 for j in suite.entries if j.role == "sut"),
             bar.done,

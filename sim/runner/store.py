@@ -41,9 +41,10 @@ COLUMNS = (
     ("agent_digest", "TEXT"),
     ("role", "TEXT"),
     ("faults", "TEXT"),
+    ("agent_identity", "TEXT"),
 )
 NAMES = tuple(c for c, _ in COLUMNS)
-JSON_COLUMNS = ("params", "metrics", "criteria", "faults")
+JSON_COLUMNS = ("params", "metrics", "criteria", "faults", "agent_identity")
 
 
 class ResultsStore:
