@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import math
 import os
 import resource
@@ -201,16 +200,12 @@ class RemoteAgent:
         with contextlib.suppress(Exception):
             self.close()
 
-    def digest(self) -> str:
-        """SHA-256 over the program and every file argument (the script an interpreter runs)."""
-        h = hashlib.sha256()
-        exe = shutil.which(self.argv[0])
-        paths = [exe] if exe else []
-        paths += [a for a in self.argv[1:] if Path(a).is_file()]
-        for p in paths:
-            h.update(Path(p).read_bytes())
-        h.update(self.command.encode())
-        return h.hexdigest()
+    def identity(self) -> dict[str, Any]:
+        """The executable and every file argument (the script an interpreter runs), hashed as
+        ``sha256sum`` would, and the command line's SHA-256 apart."""
+        from agents.identity import command_identity
+
+        return command_identity(self.argv, self.command, shutil.which(self.argv[0]))
 
     @property
     def stderr_tail(self) -> str:

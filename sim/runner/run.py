@@ -53,17 +53,18 @@ class RunOutcome:
         return {"pass": 0, "fail": 1, "invalid": 2, "error": 3}[self.verdict]
 
 
-def agent_digest(agent: Any) -> str:
-    """SHA-256 of the source file of the agent's class (what was actually run)."""
-    import inspect
+def agent_identity(agent: Any) -> dict[str, Any]:
+    """What was run, as files anyone can hash (see ``agents/identity.py``): for Python agents
+    every source module the agent's code reaches, for ``cmd:`` agents the executable and the
+    files on its command line."""
+    from agents.identity import python_identity
 
-    if callable(getattr(agent, "digest", None)):  # an out-of-process agent: its program
-        return str(agent.digest())
+    if callable(getattr(agent, "identity", None)):  # an out-of-process agent: its program
+        return dict(agent.identity())
     try:
-        path = inspect.getsourcefile(type(agent))
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else "unknown"
-    except (TypeError, OSError):
-        return "unknown"
+        return dict(python_identity(type(agent).__module__))
+    except (KeyError, ValueError, OSError, SyntaxError):
+        return {"kind": "unknown", "sha256": "unknown"}
 
 
 def package_versions() -> dict[str, str]:
@@ -121,7 +122,9 @@ def run_loaded(
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s, observer=observer)
     for eid, agent in agents.items():
-        result.agents.setdefault(eid, {})["digest"] = agent_digest(agent)
+        ident = agent_identity(agent)
+        info = result.agents.setdefault(eid, {})
+        info["digest"], info["identity"] = ident["sha256"], ident
     values = compute_metrics(RunData(result.log, tuple(result.events)))
     verdict, crit, why = evaluate(
         loaded.scenario.criteria,
