@@ -25,8 +25,9 @@ import numpy as np
 from metrics.registry import METRICS
 from metrics.stats import clopper_pearson, poisson_rate, zero_failure_upper
 from sim.core.events import json_ready
+from sim.errors import CLASS_LABELS, CLASSES
 
-FORMAT = "proving-ground-report/1"
+FORMAT = "proving-ground-report/2"
 KEY_METRICS = ("min_ttc_s", "min_time_headway_s", "min_distance_m", "max_decel_mps2")
 EVENT_COUNTS = {
     "collisions": "collisions",
@@ -50,27 +51,93 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def evidence_files(folder: Path) -> dict[str, str]:
-    """SHA-256 of the campaign manifest and of every file of every kept run folder (for a
-    single run folder: of its manifest and the files it lists)."""
-    files = {"manifest.json": file_sha256(folder / "manifest.json")}
-    run = json.loads((folder / "manifest.json").read_text())
-    if run.get("format") == "proving-ground-run/1":
-        files.update({n: file_sha256(folder / n) for n in sorted(run.get("files", {}))})
-        return files
-    runs = folder / "runs"
-    if runs.is_dir():
-        for p in sorted(runs.rglob("*")):
-            if p.is_file() and not p.name.startswith("."):
-                files[str(p.relative_to(folder))] = file_sha256(p)
-    return files
+#: Written by ``pground report`` from the evidence (at any level of the folder): covered by
+#: the signed root digest, left out of the evidence digest the report itself records.
+REPORT_OUTPUTS = frozenset({"report.html", "report.json", "junit.xml", "digest.json"})
+#: Never hashed as files: the digest and signature themselves, and the SQLite store (its
+#: bytes change when it is read; its rows are digested one by one instead).
+NOT_FILES = frozenset({"digest.json", "signature.json"})
+STORE_FILES = frozenset(
+    {"results.sqlite", "results.sqlite-wal", "results.sqlite-shm", "results.sqlite-journal"}
+)
+DIGEST_FORMAT = "proving-ground-digest/2"
 
 
-def root_digest(files: dict[str, str], rows: Iterable[dict[str, Any]]) -> str:
-    """One digest over the evidence files and every run's id, verdict and log digest."""
-    runs = sorted((r["job_id"], r["verdict"], r.get("log_sha256") or "") for r in rows)
-    text = json.dumps({"files": files, "runs": runs}, sort_keys=True, separators=(",", ":"))
+def folder_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in ``folder`` and below (paths relative to it, '/'-separated),
+    but for its own digest.json and signature.json, the results store and hidden files."""
+    folder = Path(folder)
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if len(rel.parts) == 1 and (rel.name in NOT_FILES or rel.name in STORE_FILES):
+            continue
+        out[rel.as_posix()] = file_sha256(p)
+    return out
+
+
+def evidence_files(files: dict[str, str]) -> dict[str, str]:
+    """The files a report is built from: all but report outputs."""
+    return {k: v for k, v in files.items() if k.rsplit("/", 1)[-1] not in REPORT_OUTPUTS}
+
+
+def row_digests(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """SHA-256 of each stored run (every column: verdict, metrics, criteria, …) as canonical
+    JSON, by job id."""
+    return {
+        str(r["job_id"]): hashlib.sha256(
+            json.dumps(json_ready(r), sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        for r in rows
+    }
+
+
+def root_digest(files: dict[str, str], rows: dict[str, str]) -> str:
+    """One digest over file digests and run digests."""
+    text = json.dumps({"files": files, "runs": rows}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_rows(folder: Path) -> list[dict[str, Any]]:
+    """The runs a folder holds: the results store's rows, or a run folder's one run."""
+    from sim.runner.store import ResultsStore
+
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if manifest.get("format") == "proving-ground-run/1":
+        return _single_run(folder, manifest)[0]
+    store = ResultsStore(folder / "results.sqlite")
+    try:
+        return list(store.rows())
+    finally:
+        store.close()
+
+
+def write_digest(folder: Path) -> dict[str, Any]:
+    """(Re)write ``folder``/digest.json over everything the folder holds."""
+    files = folder_files(folder)
+    runs = row_digests(stored_rows(folder))
+    doc = {
+        "format": DIGEST_FORMAT,
+        "root_digest": root_digest(files, runs),
+        "evidence_digest": root_digest(evidence_files(files), runs),
+        "files": files,
+        "runs": runs,
+    }
+    (Path(folder) / "digest.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return doc
+
+
+def campaign_of(folder: Path) -> Path | None:
+    """The campaign folder a run folder lies in (``C/runs/NAME``), if any."""
+    folder = Path(folder).resolve()
+    for up in list(folder.parents)[:2]:
+        man = up / "manifest.json"
+        if (up / "results.sqlite").exists() and man.exists():
+            return up
+    return None
 
 
 # ---------------------------------------------------------------------------- document
@@ -101,44 +168,23 @@ def _match_key(row: dict[str, Any]) -> str:
 def build(folder: Path) -> dict[str, Any]:
     """The report document of the campaign in ``folder``."""
     from sim.domains import get_domain
-    from sim.runner.outcomes import in_scope
-    from sim.runner.store import ResultsStore
+    from sim.runner.classes import classify
+    from sim.runner.classes import counts as class_counts
 
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     if manifest.get("format") == "proving-ground-run/1":
-        rows, manifest = _single_run(folder, manifest)
-    else:
-        store = ResultsStore(folder / "results.sqlite")
-        try:
-            rows = list(store.rows())
-        finally:
-            store.close()
-    sut = [r for r in rows if (r.get("role") or "sut") == "sut"]
-    ref = {_match_key(r): r for r in rows if r.get("role") == "reference"}
-    scopes: dict[str, tuple[str, ...] | None] = {}
+        manifest = _single_run(folder, manifest)[1]
+    rows = stored_rows(folder)
+    stored = row_digests(rows)  # before the rows are annotated below
     ref_agent = manifest.get("reference") or next(
         (r["agent"] for r in rows if r.get("role") == "reference"), None
     )
+    sut = classify(rows, ref_agent)
     for r in sut:
         r["reproduce"] = reproduce(r)
-        partner = ref.get(_match_key(r))
-        r["reference_verdict"] = partner["verdict"] if partner else None
-        r["reference_note"] = None
-        r["reference"] = None
-        if ref_agent and not in_scope(ref_agent, r["scenario_file"], scopes):
-            # a reference model says nothing where it is not defined: the failure stands
-            r["reference_note"] = "no reference model for this scenario type"
-            partner = None
-        # not preventable: the reference agent failed as well, by colliding
-        r["preventable"] = not (
-            r["verdict"] == "fail"
-            and partner is not None
-            and partner["verdict"] == "fail"
-            and _num((partner.get("metrics") or {}).get("collisions")) not in (None, 0.0)
-        )
-        if not r["preventable"]:
-            assert partner is not None
+        partner = r["reference"]
+        if partner is not None:
             m = partner.get("metrics") or {}
             r["reference"] = {
                 "agent": partner["agent"],
@@ -151,9 +197,7 @@ def build(folder: Path) -> dict[str, Any]:
                 "reproduce": reproduce(partner),
                 "criteria": partner.get("criteria") or [],
             }
-    counts: dict[str, int] = defaultdict(int)
-    for r in sut:
-        counts["not_preventable" if not r["preventable"] else r["verdict"]] += 1
+    counts = class_counts(sut)
     n_judged = counts["pass"] + counts["fail"]
     summary: dict[str, Any] = {
         "runs": len(sut),
@@ -207,12 +251,16 @@ def build(folder: Path) -> dict[str, Any]:
                     "runs": 0,
                     "passed": 0,
                     "failed": 0,
+                    "not_preventable": 0,
                     "worst_margin": None,
                 },
             )
             req["families"].add(r["family"])
             req["runs"] += 1
-            req["passed" if c["passed"] else "failed"] += 1
+            if c["passed"]:
+                req["passed"] += 1
+            else:
+                req["failed" if r["preventable"] else "not_preventable"] += 1
             m = _num(c.get("margin"))
             if (
                 m is not None
@@ -247,9 +295,7 @@ def build(folder: Path) -> dict[str, Any]:
                     "max": max(vals),
                     "n": len(vals),
                 }
-        fc: dict[str, int] = defaultdict(int)
-        for r in fr:
-            fc["not_preventable" if not r["preventable"] else r["verdict"]] += 1
+        fc = class_counts(fr)
         families.append(
             {
                 "family": fam,
@@ -263,10 +309,26 @@ def build(folder: Path) -> dict[str, Any]:
             }
         )
 
-    files = evidence_files(folder)
-    digest = root_digest(files, rows)
+    files = evidence_files(folder_files(folder))
+    digest = root_digest(files, stored)
     domains = sorted(set().union(*(_domains_of(f) for f in {r["scenario_file"] for r in sut})))
-    credibility = [{"domain": d, **getattr(get_domain(d), "credibility", {})} for d in domains]
+    used = _used_models(sut, manifest.get("cwd"))
+    credibility = []
+    for d in domains:
+        decl = dict(getattr(get_domain(d), "credibility", {}))
+        models = dict(decl.get("models", {}))
+        sensing = sorted({x for fam in used.values() for x in fam["sensors"].get(d, [])})
+        if sensing and "sensing" in models:
+            models["sensing"] = "declared sensor models, as used in this campaign: " + "; ".join(
+                sensing
+            )
+        decl["models"] = models
+        decl["used"] = [
+            f"{name}: " + "; ".join(fam["sensors"].get(d, []) + fam["faults"].get(d, []))
+            for name, fam in sorted(used.items())
+            if fam["sensors"].get(d) or fam["faults"].get(d)
+        ] or ["every run used the domain's ideal observation, with no fault"]
+        credibility.append({"domain": d, **decl})
     doc = {
         "format": FORMAT,
         "generated_by": f"proving-ground {manifest.get('packages', {}).get('proving-ground')}",
@@ -275,6 +337,14 @@ def build(folder: Path) -> dict[str, Any]:
             "agent": manifest.get("agent") or (sut[0]["agent"] if sut else None),
             "versions": sorted({r.get("agent_version") for r in sut if r.get("agent_version")}),
             "source_sha256": sorted({r.get("agent_digest") for r in sut if r.get("agent_digest")}),
+            # the files behind each digest, to re-hash with sha256sum (agents/identity.py)
+            "identity": list(
+                {
+                    i["sha256"]: i
+                    for i in (r.get("agent_identity") for r in sut)
+                    if isinstance(i, dict) and "sha256" in i
+                }.values()
+            ),
         },
         "campaign": {
             k: manifest.get(k) for k in ("suite", "executor", "workers", "keep_logs", "command")
@@ -283,8 +353,8 @@ def build(folder: Path) -> dict[str, Any]:
         "requirements": reqs,
         "families": families,
         "runs": [_run_entry(r) for r in sut],
-        "failures": [_run_entry(r) for r in sut if r["verdict"] != "pass" and r["preventable"]],
-        "not_preventable": [_run_entry(r) for r in sut if not r["preventable"]],
+        "failures": [_run_entry(r) for r in sut if r["class"] in ("fail", "error", "invalid")],
+        "not_preventable": [_run_entry(r) for r in sut if r["class"] == "not_preventable"],
         "metric_definitions": [
             {
                 "name": s.name,
@@ -297,7 +367,7 @@ def build(folder: Path) -> dict[str, Any]:
             for s in sorted(METRICS.values(), key=lambda s: s.name)
         ],
         "provenance": {
-            "root_digest": digest,
+            "evidence_digest": digest,
             "suite_sha256": (manifest.get("suite") or {}).get("sha256"),
             "scenario_files": {r["scenario_file"]: r["file_sha256"] for r in sut},
             "packages": manifest.get("packages"),
@@ -310,6 +380,43 @@ def build(folder: Path) -> dict[str, Any]:
         "credibility": credibility,
     }
     return json_ready(doc)
+
+
+def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[str, Any]]:
+    """Per scenario family, the sensor models and faults its runs used, by domain, read
+    from the resolved scenario of the family's first run (what the credibility section
+    reports instead of a fixed text)."""
+    from sim.errors import ProvingGroundError
+    from sim.scenario.load import load_scenario
+
+    out: dict[str, dict[str, Any]] = {}
+    for r in sut:
+        if r["family"] in out:
+            continue
+        fam: dict[str, Any] = {"sensors": defaultdict(list), "faults": defaultdict(list)}
+        out[r["family"]] = fam
+        path = Path(r["scenario_file"])
+        if not path.exists() and cwd and not path.is_absolute():
+            path = Path(cwd) / path
+        try:
+            sc = load_scenario(path, r.get("params") or {}).scenario
+        except (ProvingGroundError, OSError):
+            continue  # the file is gone or changed: verify says so
+        domain = {e.id: e.domain for e in sc.entities}
+        for eid, specs in sc.sensors.items():
+            for spec in specs:
+                opts = spec.model_dump(exclude_defaults=True, exclude={"id", "type"})
+                detail = ", ".join(f"{k} {v}" for k, v in sorted(opts.items()))
+                fam["sensors"][domain[eid]].append(
+                    f"{eid}: {spec.type}" + (f" ({detail})" if detail else "")
+                )
+        for f in sc.faults:
+            opts = f.model_dump(exclude_none=True, exclude={"id", "kind", "entity"})
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(opts.items()))
+            d = domain.get(f.entity or "") or next(iter(sorted(set(domain.values()))))
+            on = f" on {f.entity}" if f.entity else ""
+            fam["faults"][d].append(f"fault {f.id}: {f.kind}{on} ({detail})")
+    return out
 
 
 def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:
@@ -337,6 +444,7 @@ def _single_run(folder: Path, manifest: dict[str, Any]) -> tuple[list[dict], dic
         "role": "sut",
         "agent_version": f"{agent.get('name')}@{agent.get('version')}",
         "agent_digest": agent.get("digest"),
+        "agent_identity": agent.get("identity"),
         "finished_at": "",
     }
     campaign = {
@@ -370,6 +478,7 @@ def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
         "name": r["name"],
         "family": r["family"],
         "verdict": r["verdict"],
+        "classification": r["class"],
         "preventable": r["preventable"],
         "reference_verdict": r.get("reference_verdict"),
         "reference_note": r.get("reference_note"),
@@ -399,8 +508,9 @@ def failed_criteria(run: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- JUnit
 def junit(doc: dict[str, Any]) -> str:
-    """JUnit XML: a testsuite per family, a testcase per run; failed criteria as <failure>,
-    errors as <error>, not-preventable runs as <skipped>."""
+    """JUnit XML: a testsuite per family, a testcase per run; failures of the system as
+    <failure type="criteria">, not-preventable runs as <failure type="not-preventable">
+    (a failure with its label, never skipped), errors and invalid runs as <error>."""
     root = ET.Element(
         "testsuites",
         name=f"proving-ground {doc['campaign']['suite']['name']}",
@@ -410,9 +520,8 @@ def junit(doc: dict[str, Any]) -> str:
     for r in doc["runs"]:
         by_family[r["family"]].append(r)
     for fam, runs in sorted(by_family.items()):
-        fails = sum(r["verdict"] == "fail" and r["preventable"] for r in runs)
-        errors = sum(r["verdict"] in ("error", "invalid") for r in runs)
-        skipped = sum(not r["preventable"] for r in runs)
+        fails = sum(r["classification"] in ("fail", "not_preventable") for r in runs)
+        errors = sum(r["classification"] in ("error", "invalid") for r in runs)
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -420,27 +529,30 @@ def junit(doc: dict[str, Any]) -> str:
             tests=str(len(runs)),
             failures=str(fails),
             errors=str(errors),
-            skipped=str(skipped),
+            skipped="0",
         )
         for r in runs:
             case = ET.SubElement(suite, "testcase", classname=fam, name=r["name"])
             props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="class", value=r["classification"])
             for k, v in sorted(r["params"].items()):
                 ET.SubElement(props, "property", name=f"param.{k}", value=str(v))
             ET.SubElement(props, "property", name="seed", value=str(r["seed"]))
             ET.SubElement(props, "property", name="log_sha256", value=str(r["log_sha256"]))
-            if not r["preventable"]:
-                ET.SubElement(
-                    case,
-                    "skipped",
-                    message="not preventable: the reference agent could not avoid it either",
+            if r["classification"] == "not_preventable":
+                msg = "not preventable: the reference agent could not avoid it either; "
+                el = ET.SubElement(
+                    case, "failure", message=msg + failed_criteria(r), type="not-preventable"
                 )
-            elif r["verdict"] == "fail":
+                el.text = f"{r['reason']}\nreproduce: {r['reproduce']}"
+            elif r["classification"] == "fail":
                 msg = failed_criteria(r)
                 el = ET.SubElement(case, "failure", message=msg or "failed", type="criteria")
                 el.text = f"{r['reason']}\nreproduce: {r['reproduce']}"
-            elif r["verdict"] in ("error", "invalid"):
-                el = ET.SubElement(case, "error", message=str(r["reason"])[:500], type=r["verdict"])
+            elif r["classification"] in ("error", "invalid"):
+                el = ET.SubElement(
+                    case, "error", message=str(r["reason"])[:500], type=r["classification"]
+                )
                 el.text = f"reproduce: {r['reproduce']}"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
@@ -700,6 +812,33 @@ apply();
 """
 
 
+def _identity_html(ident: dict[str, Any]) -> str:
+    """How to re-hash an agent's digest with ordinary tools (agents/identity.py)."""
+    e = html.escape
+    files = " ".join(shlex.quote(f["path"]) for f in ident.get("files", []))
+    where = f"in <code>{e(ident['source_root'])}</code>" if ident.get("source_root") else "anywhere"
+    extra = []
+    if ident.get("git_revision"):
+        dirty = ", with uncommitted changes" if ident.get("dirty") else ", clean"
+        extra.append(f"git revision <code>{e(ident['git_revision'])}</code>{dirty}")
+    if ident.get("command"):
+        extra.append(
+            f"command <code>{e(ident['command'])}</code> (SHA-256 "
+            f"<code>{e(ident['command_sha256'])}</code>); executable SHA-256 "
+            f"<code>{e(str(ident.get('executable_sha256')))}</code>"
+        )
+    if ident.get("third_party"):
+        extra.append(
+            "third-party: " + ", ".join(f"{e(k)} {e(v)}" for k, v in ident["third_party"].items())
+        )
+    return (
+        f"<p class='small'>Agent digest <code>{e(ident['sha256'])}</code> = "
+        f"<code>sha256sum {e(files)} | sha256sum</code> run {where}"
+        + ("; " + "; ".join(extra) if extra else "")
+        + ".</p>"
+    )
+
+
 def _f(v: Any, digits: int = 4) -> str:
     f = _num(v)
     if f is None:
@@ -742,7 +881,6 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         + "</nav><main>"
     ]
     # 1. summary
-    n_fail = counts.get("fail", 0)
     rate_txt = (
         "–"
         if not pr
@@ -753,13 +891,12 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     parts.append(
         "<h2 id='summary'>1. Summary</h2><div class='cards'>"
         f"<div class='card'><div>runs</div><div class='big' id='n-runs'>{s['runs']}</div></div>"
-        f"<div class='card'><div>passed</div><div class='big pass' id='n-pass'>"
-        f"{counts.get('pass', 0)}</div></div>"
-        f"<div class='card'><div>failed</div><div class='big fail' id='n-fail'>{n_fail}</div>"
-        f"</div><div class='card'><div>errors</div><div class='big error'>"
-        f"{counts.get('error', 0) + counts.get('invalid', 0)}</div></div>"
-        f"<div class='card'><div>not preventable</div><div class='big not_preventable'>"
-        f"{counts.get('not_preventable', 0)}</div></div></div>"
+        + "".join(
+            f"<div class='card'><div>{CLASS_LABELS[k]}</div><div class='big {k}' "
+            f"id='n-{k}'>{counts.get(k, 0)}</div></div>"
+            for k in CLASSES
+        )
+        + "</div>"
         f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b> (Clopper–Pearson exact interval)."
         + (
             f" With no failure in {pr['n']} runs, the failure probability is below "
@@ -789,7 +926,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     parts.append(
         "<h2 id='requirements'>2. Requirements traceability</h2><table><tr>"
         "<th>requirement</th><th>criterion</th><th>scenario families</th>"
-        "<th>runs</th><th>passed</th><th>failed</th><th>worst margin</th></tr>"
+        "<th>runs</th><th>passed</th><th>failed</th><th>not preventable</th>"
+        "<th>worst margin</th></tr>"
     )
     for r in doc["requirements"]:
         cls = "fail" if r["failed"] else "pass"
@@ -798,6 +936,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             f"{e(r['metric'])} {e(r['op'])} {_f(r['value'])}</code></td><td>"
             f"{e(', '.join(r['families']))}</td><td>{r['runs']}</td>"
             f"<td class='pass'>{r['passed']}</td><td class='{cls}'>{r['failed']}</td>"
+            f"<td class='not_preventable'>{r['not_preventable']}</td>"
             f"<td>{_f(r['worst_margin'])}</td></tr>"
         )
     parts.append("</table>")
@@ -838,7 +977,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
                 (
                     float(r["params"][a]),
                     float(r["params"][b]),
-                    r["verdict"] if r["preventable"] else "not_preventable",
+                    r["classification"],
                     r["name"],
                 )
                 for r in fr
@@ -854,7 +993,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         {
             "name": r["name"],
             "family": r["family"],
-            "v": r["verdict"] if r["preventable"] else "not_preventable",
+            "v": r["classification"],
             "params": " ".join(f"{k}={_f(v, 4)}" for k, v in sorted(r["params"].items())),
             "ttc": _num(r["metrics"].get("min_ttc_s")),
             "thw": _num(r["metrics"].get("min_time_headway_s")),
@@ -988,10 +1127,15 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     p = doc["provenance"]
     parts.append(
         "<h2 id='provenance'>7. Provenance</h2>"
-        f"<p>Root digest (SHA-256): <code id='root-digest'>{p['root_digest']}</code> — "
-        "<code>pground verify</code> recomputes it.</p>"
+        f"<p>Evidence digest (SHA-256): <code id='evidence-digest'>{p['evidence_digest']}"
+        "</code>: every stored run (verdict, metrics, criteria) and every file this report was "
+        "built from. <code>digest.json</code> holds it and the root digest, which covers this "
+        "report's own files too and is what <code>--sign</code> signs; <code>pground "
+        "verify</code> recomputes both and names any file or run that changed.</p>"
         f"<p>Suite file SHA-256: <code>{e(str(p['suite_sha256']))}</code>. Agent source "
         f"SHA-256: <code>{e(', '.join(sut['source_sha256']))}</code>.</p>"
+        + "".join(_identity_html(i) for i in sut.get("identity", []))
+        + ""
         f"<p>Seeds: {e(p['seeds'])}.</p><table><tr><th>scenario file</th><th>SHA-256</th></tr>"
         + "".join(
             f"<tr><td>{e(k)}</td><td><code>{v}</code></td></tr>"
@@ -1013,7 +1157,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in c.get("models", {}).items())
             + "</ul>"
             + (f"<p>Validity: {e(c['validity'])}</p>" if c.get("validity") else "")
-            + "<p>Known limitations:</p><ul>"
+            + "<p>Used in this campaign (sensor models and faults, per scenario family):</p><ul>"
+            + "".join(f"<li>{e(x)}</li>" for x in c.get("used", []))
+            + "</ul><p>Known limitations:</p><ul>"
             + "".join(f"<li>{e(x)}</li>" for x in c.get("limitations", []))
             + "</ul>"
         )
@@ -1024,8 +1170,16 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
 def write(folder: Path) -> dict[str, Path]:
     """(Re)write report.json, report.html, junit.xml and digest.json in ``folder``."""
     from metrics.report_schema import Report
+    from sim.errors import UsageError
 
     folder = Path(folder)
+    campaign = campaign_of(folder)
+    if campaign is not None and (campaign / "signature.json").exists():
+        raise UsageError(
+            f"{folder} lies in the signed campaign {campaign}: a report written here would "
+            f"change what its signature covers; report the campaign instead "
+            f"(pground report {campaign})"
+        )
     doc = build(folder)
     Report.model_validate(doc)  # the document always matches its published schema
     out = {
@@ -1037,15 +1191,7 @@ def write(folder: Path) -> dict[str, Path]:
     out["json"].write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     out["html"].write_text(render_html(doc, folder))
     out["junit"].write_text(junit(doc))
-    out["digest"].write_text(
-        json.dumps(
-            {
-                "root_digest": doc["provenance"]["root_digest"],
-                "files": doc["provenance"]["evidence_files"],
-            },
-            indent=1,
-            sort_keys=True,
-        )
-        + "\n"
-    )
+    write_digest(folder)
+    if campaign is not None and (campaign / "digest.json").exists():
+        write_digest(campaign)  # the run's report files become part of the campaign's digest
     return out

@@ -1,4 +1,4 @@
-"""The schema of ``report.json`` (format ``proving-ground-report/1``), as pydantic models:
+"""The schema of ``report.json`` (format ``proving-ground-report/2``), as pydantic models:
 every report is validated against it when written; ``pground schema --report`` prints it as
 JSON Schema. Numbers that JSON cannot hold (inf, nan) are written as the strings "inf",
 "-inf", "nan"."""
@@ -37,7 +37,10 @@ class EventRate(_M):
 
 class Summary(_M):
     runs: int
-    counts: dict[str, int] = Field(description="pass, fail, error, invalid, not_preventable")
+    counts: dict[str, int] = Field(
+        description="runs per class (sim.errors.CLASSES: pass, fail, not_preventable, error, "
+        "invalid), as in the terminal, summary.json, junit.xml and pground diff"
+    )
     reference_agent: str | None
     pass_rate: PassRate | None
     failure_rate_upper_95: Number = Field(description="1 − 0.05^(1/n) when no run failed")
@@ -53,7 +56,8 @@ class Requirement(_M):
     families: list[str]
     runs: int
     passed: int
-    failed: int
+    failed: int = Field(description="criterion failed in runs that are failures of the system")
+    not_preventable: int = Field(0, description="criterion failed in not-preventable runs")
     worst_margin: Number
 
 
@@ -84,6 +88,10 @@ class Run(_M):
     name: str
     family: str
     verdict: Literal["pass", "fail", "error", "invalid"]
+    classification: Literal["pass", "fail", "not_preventable", "error", "invalid"] = Field(
+        description="the run's class: its verdict, or not_preventable for a failure the "
+        "reference agent could not avoid either"
+    )
     preventable: bool
     reference_verdict: str | None
     reference_note: str | None = Field(
@@ -119,7 +127,11 @@ class MetricDefinition(_M):
 
 
 class Provenance(_M):
-    root_digest: str
+    evidence_digest: str = Field(
+        description="SHA-256 over the stored runs and the files the report was built from "
+        "(every file of the folder but the report's own outputs); digest.json's signed root "
+        "digest covers these and the report files too"
+    )
     suite_sha256: str | None
     scenario_files: dict[str, str]
     packages: dict[str, str] | None
@@ -133,12 +145,17 @@ class Credibility(_M):
     models: dict[str, str] = Field(default_factory=dict)
     validity: str | None = None
     limitations: list[str] = Field(default_factory=list)
+    used: list[str] = Field(
+        default_factory=list,
+        description="what this campaign's runs used, per scenario family: declared sensor "
+        "models and faults (read from the resolved scenarios)",
+    )
 
 
 class Report(_M):
     """A Proving Ground campaign report."""
 
-    format: Literal["proving-ground-report/1"]
+    format: Literal["proving-ground-report/2"]
     generated_by: str
     date: str
     system_under_test: dict[str, Any]

@@ -15,6 +15,7 @@ import pytest
 from rich.console import Console
 
 from metrics.report import write
+from sim.errors import UsageError
 from sim.runner.campaign import run_campaign
 from sim.runner.suite import load_suite
 from sim.runner.verify import diff, keygen, sign, verify
@@ -53,8 +54,9 @@ def campaign(tmp_path_factory) -> Path:
 def test_report_content(campaign):
     doc = json.loads((campaign / "report.json").read_text())
     s = doc["summary"]
-    assert doc["format"] == "proving-ground-report/1"
-    assert s["runs"] == 4 and s["counts"] == {"pass": 1, "fail": 2, "not_preventable": 1}
+    assert doc["format"] == "proving-ground-report/2"
+    assert s["runs"] == 4
+    assert s["counts"] == {"pass": 1, "fail": 2, "not_preventable": 1, "error": 0, "invalid": 0}
     assert s["pass_rate"]["n"] == 3 and s["pass_rate"]["estimate"] == pytest.approx(1 / 3)
     assert 0 < s["pass_rate"]["low"] < 1 / 3 < s["pass_rate"]["high"] < 1
     assert {f["name"] for f in doc["failures"]} == {"alks_cut_in", "ncap_ccrs"}
@@ -64,11 +66,12 @@ def test_report_content(campaign):
     assert 0 < ref["impact_speed_mps"] < 4.0 and ref["reproduce"].startswith("pground run ")
     assert "--agent r157-driver" in ref["reproduce"] and ref["log_sha256"]
     req = {r["requirement"]: r for r in doc["requirements"]}
-    assert req["R157-5.1.1"]["failed"] == 2 and "alks_cut_in" in req["R157-5.1.1"]["families"]
+    assert req["R157-5.1.1"]["failed"] == 1 and "alks_cut_in" in req["R157-5.1.1"]["families"]
+    assert req["R157-5.1.1"]["not_preventable"] == 1  # the pedestrian: apart, as everywhere
     assert s["event_rates"]["collisions"]["count"] == 3
     assert (
-        doc["provenance"]["root_digest"]
-        == json.loads((campaign / "digest.json").read_text())["root_digest"]
+        doc["provenance"]["evidence_digest"]
+        == json.loads((campaign / "digest.json").read_text())["evidence_digest"]
     )
     assert doc["credibility"][0]["domain"] == "road" and doc["credibility"][0]["limitations"]
     html = (campaign / "report.html").read_text()
@@ -118,8 +121,9 @@ def test_junit_validates_and_carries_failures(campaign):
 
     xmlschema.XMLSchema(ROOT / "tests" / "data" / "junit.xsd").validate(campaign / "junit.xml")
     text = (campaign / "junit.xml").read_text()
-    assert text.count("<testcase") == 4 and text.count("<failure") == 2
-    assert text.count("<skipped") == 1 and "R157-5.1.1" in text
+    assert text.count("<testcase") == 4 and text.count("<failure") == 3
+    assert text.count('type="not-preventable"') == 1 and "<skipped" not in text
+    assert "R157-5.1.1" in text
 
 
 def test_verify_detects_tampering_and_non_reproducing_runs(campaign, tmp_path):
@@ -138,12 +142,76 @@ def test_verify_detects_tampering_and_non_reproducing_runs(campaign, tmp_path):
     db.execute("UPDATE runs SET log_sha256 = ? WHERE name = 'alks_lane_keep_curve'", ("0" * 64,))
     db.commit()
     db.close()
-    assert any("root digest differs" in p for p in verify(bad).problems)
+    assert any("run alks_lane_keep_curve changed" in p for p in verify(bad).problems)
     write(bad)
     res = verify(bad, rerun=8)
     assert res.reran == 8
     assert [p for p in res.problems if "does not reproduce" in p] == [p for p in res.problems]
     assert any("alks_lane_keep_curve" in p for p in res.problems)
+
+
+@pytest.mark.parametrize(
+    "name", ["report.html", "report.json", "junit.xml", "summary.json", "manifest.json"]
+)
+def test_verify_names_any_edited_file_the_assessor_reads(campaign, tmp_path, name):
+    """Renaming the system under test in report.html, counts set to all-pass in
+    report.json / summary.json, a <failure> turned into <skipped> in junit.xml: each is
+    named, signed or not."""
+    bad = tmp_path / "bad"
+    shutil.copytree(campaign, bad)
+    priv, pub = keygen(tmp_path / "k.pem")
+    sign(bad, priv)
+    path = bad / name
+    text = path.read_text()
+    edited = text.replace("<failure", "<skipped").replace("constant-speed", "acme-pilot")
+    edited = edited.replace('"fail": 2', '"fail": 0')
+    path.write_text(edited if edited != text else text + " ")
+    res = verify(bad, key=pub)
+    assert not res.ok and f"modified file: {name}" in res.problems
+
+
+def test_a_stored_metric_edited_is_named_and_recomputation_catches_it(campaign, tmp_path):
+    """min_ttc_s changed in results.sqlite: verify names the run; once the digest is
+    regenerated over the edit, --recompute (from the kept log) and --rerun name the metric."""
+    bad = tmp_path / "bad"
+    shutil.copytree(campaign, bad)
+    db = sqlite3.connect(bad / "results.sqlite")
+    (metrics,) = db.execute(
+        "SELECT metrics FROM runs WHERE name = 'alks_cut_in' AND role = 'sut'"
+    ).fetchone()
+    m = json.loads(metrics)
+    m["min_ttc_s"] = 9.0
+    db.execute(
+        "UPDATE runs SET metrics = ? WHERE name = 'alks_cut_in' AND role = 'sut'",
+        (json.dumps(m, sort_keys=True),),
+    )
+    db.commit()
+    db.close()
+    assert "results.sqlite: run alks_cut_in changed" in " ".join(verify(bad).problems)
+    write(bad)  # an attacker re-digests: the files and rows agree again
+    assert verify(bad).ok
+    res = verify(bad, recompute=True)
+    assert res.recomputed >= 3
+    assert any("alks_cut_in: recomputation gives min_ttc_s" in p for p in res.problems), res
+    res = verify(bad, rerun=8)
+    assert any("alks_cut_in: re-run gives min_ttc_s" in p for p in res.problems)
+    assert verify(campaign, recompute=True).ok
+
+
+def test_a_single_run_report_inside_a_campaign_keeps_it_verified(campaign, tmp_path):
+    """`pground report C/runs/<run>` writes its report into the run folder and the campaign's
+    digest covers it; in a signed campaign it is refused (it would change what was signed)."""
+    c = tmp_path / "c"
+    shutil.copytree(campaign, c)
+    run_dir = next((c / "runs").iterdir())
+    write(run_dir)
+    assert (run_dir / "report.html").exists()
+    assert verify(c).ok and verify(run_dir).ok
+    priv, _ = keygen(tmp_path / "k.pem")
+    sign(c, priv)
+    with pytest.raises(UsageError, match="signed campaign"):
+        write(run_dir)
+    assert verify(c).ok
 
 
 def test_signature(campaign, tmp_path):
@@ -157,25 +225,43 @@ def test_signature(campaign, tmp_path):
     assert not verify(signed, key=other).ok
 
 
-def test_diff_lists_new_failures_first(campaign, tmp_path):
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        f"name: small\nscenarios:\n  - {ROAD / 'alks_cut_in.yaml'}\n"
-        f"  - {ROAD / 'alks_lane_keep_curve.yaml'}\n"
-    )
+def test_diff_lists_new_failures_first_and_is_a_gate(campaign, tmp_path):
+    """The same suite with the shipped agents (all pass) vs the null agent: two regressions
+    (cut-in, CCRs), and the pedestrian the reference could not avoid either is a change of
+    class but not a regression."""
     good = tmp_path / "good"
-    run_campaign(load_suite(suite), good, executor="serial", console=QUIET, progress=False)
+    suite = load_suite(campaign.parent / "suite.yaml")
+    run_campaign(suite, good, executor="serial", console=QUIET, progress=False)
     d = diff(good, campaign)
-    assert d["common"] == 2 and d["only_b"] == 2
+    assert d["common"] == 4 and d["only_a"] == d["only_b"] == 0
     assert d["changes"] == [
+        {"name": n, "family": n, "before": "pass", "after": "fail", "regression": True}
+        for n in ("alks_cut_in", "ncap_ccrs")
+    ] + [
         {
-            "name": "alks_cut_in",
-            "family": "alks_cut_in",
+            "name": "alks_crossing_pedestrian",
+            "family": "alks_crossing_pedestrian",
             "before": "pass",
-            "after": "fail",
-            "new_failure": True,
+            "after": "not_preventable",
+            "regression": False,
         }
     ]
+    assert d["a"]["agent_versions"] != d["b"]["agent_versions"]  # who is compared
+    assert d["regressions"] == 2 and diff(campaign, good)["regressions"] == 0
+    cli = [sys.executable, "-m", "sim", "diff"]
+    html = tmp_path / "d.html"
+    r = subprocess.run([*cli, str(good), str(campaign), "--html", str(html)], capture_output=True)
+    assert r.returncode == 1 and "alks_cut_in" in html.read_text()
+    r = subprocess.run([*cli, str(campaign), str(good)], capture_output=True)
+    assert r.returncode == 0
+    other = tmp_path / "other.yaml"
+    other.write_text(f"name: other\nscenarios:\n  - {ROAD / 'alks_cut_in.yaml'}\n")
+    o = tmp_path / "o"
+    run_campaign(load_suite(other), o, executor="serial", console=QUIET, progress=False)
+    r = subprocess.run([*cli, str(good), str(o)], capture_output=True, text=True)
+    assert r.returncode == 2 and "different suites" in r.stderr + r.stdout
+    r = subprocess.run([*cli, str(good), str(o), "--force"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -209,6 +295,9 @@ def test_report_in_a_real_browser(campaign, tmp_path):
         page.goto((campaign / "report.html").as_uri())
         assert page.text_content("#n-runs").strip() == "4"
         assert page.text_content("#n-fail").strip() == "2"
+        counts = json.loads((campaign / "report.json").read_text())["summary"]["counts"]
+        for k, v in counts.items():  # the rendered cards show the one classification
+            assert page.text_content(f"#n-{k}").strip() == str(v)
         assert page.is_visible("details.failure")
         assert (
             "alks_cut_in" in page.text_content("#failures ~ details.failure summary")
@@ -252,7 +341,13 @@ def test_report_of_a_single_run(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     doc = json.loads((run / "report.json").read_text())
-    assert doc["summary"]["counts"] == {"fail": 1, "pass": 0}
+    assert doc["summary"]["counts"] == {
+        "pass": 0,
+        "fail": 1,
+        "not_preventable": 0,
+        "error": 0,
+        "invalid": 0,
+    }
     assert doc["failures"][0]["reproduce"].startswith("pground run ")
 
 
@@ -296,9 +391,9 @@ def test_verify_reruns_from_another_directory(campaign, tmp_path, monkeypatch):
     assert res.ok and res.reran == 1, res.problems
 
 
-def test_the_suite_exit_code_follows_the_report_s_classification(tmp_path):
+def test_the_suite_exit_code_follows_the_one_classification(tmp_path):
     """A campaign whose only failure the reference failed too is not a failure of the system:
-    the CLI says so and exits 0, as junit.xml marks it skipped."""
+    the terminal says "not preventable: 1", summary.json and junit.xml agree, exit 0."""
     suite = tmp_path / "s.yaml"
     suite.write_text(f"name: ped\nscenarios:\n  - {ROAD / 'alks_crossing_pedestrian.yaml'}\n")
     res = subprocess.run(
@@ -323,5 +418,110 @@ def test_the_suite_exit_code_follows_the_report_s_classification(tmp_path):
         timeout=300,
     )
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "0 failure(s) of the system, 1 not preventable" in res.stdout
-    assert (tmp_path / "c" / "junit.xml").read_text().count("<skipped") == 1
+    assert "fail: 0  not preventable: 1" in res.stdout
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["counts"]["not_preventable"] == 1 and summary["counts"]["fail"] == 0
+    assert 'type="not-preventable"' in (tmp_path / "c" / "junit.xml").read_text()
+
+
+def test_every_output_uses_one_classification(tmp_path):
+    """One campaign with every class (pass, fail, not preventable, error, invalid): the
+    terminal, summary.json, report.json, report.html, junit.xml and diff give the same
+    counts."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from sim.errors import CLASS_LABELS, CLASSES
+
+    invalid = tmp_path / "no_stimulus.yaml"
+    invalid.write_text(
+        "schema_version: 1\nid: nostim\nname: no stimulus\ndescription: the lead's braking "
+        "never triggers\ndt: 0.1\nduration: 3\n"
+        "map: {road: {roads: [{id: r, geometry: [{line: 300 m}]}]}}\n"
+        "entities:\n"
+        "  - {id: ego, domain: road, road: r, s: 20 m, speed: 10 m/s, agent: constant-speed}\n"
+        "  - {id: lead, domain: road, road: r, s: 120 m, speed: 10 m/s,\n"
+        "     manoeuvres: [{when: {distance_below: 5 m, to: ego}, speed: {target: 0}}]}\n"
+        "criteria: [{metric: collisions, op: '==', value: 0}]\n"
+    )
+    error = tmp_path / "no_goal.yaml"
+    error.write_text(
+        "schema_version: 1\nid: nogoal\nname: no goal\ndescription: a criterion that does "
+        "not apply\ndt: 0.1\nduration: 2\n"
+        "map: {road: {roads: [{id: r, geometry: [{line: 200 m}]}]}}\n"
+        "entities:\n"
+        "  - {id: ego, domain: road, road: r, s: 20 m, speed: 5 m/s, agent: constant-speed}\n"
+        "criteria: [{metric: time_to_goal_s, op: '<', value: 10}]\n"
+    )
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: classes\nscenarios:\n"
+        + "".join(
+            f"  - {p}\n"
+            for p in (
+                ROAD / "alks_lane_keep_curve.yaml",
+                ROAD / "alks_cut_in.yaml",
+                ROAD / "alks_crossing_pedestrian.yaml",
+                invalid,
+                error,
+            )
+        )
+    )
+    c = tmp_path / "c"
+    res = subprocess.run(
+        [
+            *(sys.executable, "-m", "sim", "suite", str(suite), "--agent", "constant-speed"),
+            *("--reference", "r157-driver", "--out", str(c), "--no-progress", "--workers", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    expected = {"pass": 1, "fail": 1, "not_preventable": 1, "error": 1, "invalid": 1}
+    assert res.returncode == 2, res.stdout + res.stderr  # invalid outranks the rest
+    line = "  ".join(f"{CLASS_LABELS[k]}: {v}" for k, v in expected.items())
+    assert line in res.stdout
+    assert json.loads((c / "summary.json").read_text())["counts"] == expected
+    doc = json.loads((c / "report.json").read_text())
+    assert doc["summary"]["counts"] == expected
+    assert {k: sum(r["classification"] == k for r in doc["runs"]) for k in CLASSES} == expected
+    html = (c / "report.html").read_text()
+    cards = dict(re.findall(r"id='n-(\w+)'>(\d+)<", html))
+    assert {k: int(cards[k]) for k in CLASSES} == expected
+    cases = ET.parse(c / "junit.xml").getroot().iter("testcase")
+    seen = [
+        next(p.get("value") for p in case.iter("property") if p.get("name") == "class")
+        for case in cases
+    ]
+    assert {k: seen.count(k) for k in CLASSES} == expected
+    assert diff(c, c)["counts_b"] == expected
+
+
+def test_credibility_describes_the_sensors_and_faults_that_ran(tmp_path):
+    """The faults campaign's report says which sensor models (noisy radar, camera in rain,
+    latency) and faults (the wet road's reduced braking, radar noise, dropout) its runs used,
+    instead of "sensors are ideal"; a campaign without any says every run was ideal."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: faults-road\nscenarios:\n"
+        f"  - {ROAD / 'fault_wet_road_lead_brake.yaml'}\n"
+        f"  - {ROAD / 'fault_radar_dropout_cut_in.yaml'}\n"
+    )
+    c = tmp_path / "c"
+    run_campaign(load_suite(suite), c, executor="serial", console=QUIET, progress=False)
+    write(c)
+    road = json.loads((c / "report.json").read_text())["credibility"][0]
+    assert road["domain"] == "road"
+    assert "declared sensor models" in road["models"]["sensing"]
+    assert "camera (preset rain)" in road["models"]["sensing"]
+    used = " ".join(road["used"])
+    assert "reduced_braking on ego" in used and "sensor_noise on ego" in used
+    assert "sensor_dropout" in used and "latency 0.1" in used
+    html = (c / "report.html").read_text()
+    assert "no noise, latency or occlusion" not in html and "reduced_braking" in html
+
+
+def test_credibility_of_a_campaign_without_sensors_or_faults(campaign):
+    road = json.loads((campaign / "report.json").read_text())["credibility"][0]
+    assert road["used"] == ["every run used the domain's ideal observation, with no fault"]
+    assert "ideal object list" in road["models"]["sensing"]
