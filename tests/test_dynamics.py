@@ -137,9 +137,7 @@ def test_lane_change_profile(delta, lat_speed):
     assert np.allclose(np.abs(mid[ok]) / T[ok], lat_speed[ok], rtol=1e-4)
 
 
-@given(
-    st.floats(-9, 3), st.floats(-9, 3), st.floats(0.5, 60), st.sampled_from([0.01, 0.05, 0.1])
-)
+@given(st.floats(-9, 3), st.floats(-9, 3), st.floats(0.5, 60), st.sampled_from([0.01, 0.05, 0.1]))
 def test_rate_limited_actuator_mean_is_the_average_of_its_ramp(prev, cmd, rate, dt):
     """The tick mean equals the average of the slewing value sampled finely over the tick
     (a ramp at ``rate`` from ``prev`` towards ``cmd``, then holding)."""
