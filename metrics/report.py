@@ -44,6 +44,8 @@ EVENT_COUNTS = {
     "protection_interventions": "train protection interventions",
 }
 MAX_DETAILED_FAILURES = 50
+#: Shown as 0: values this small are float noise (a 1e-13 m gap, a -5.7e-14 margin).
+ZERO_SNAP = 1e-9
 
 
 # ---------------------------------------------------------------------------- digests
@@ -270,6 +272,7 @@ def build(folder: Path) -> dict[str, Any]:
                 req["worst_margin"] = m
     reqs = [{**v, "families": sorted(v["families"])} for _, v in sorted(requirements.items())]
 
+    used = _used_models(sut, manifest.get("cwd"))
     families = []
     by_family: dict[str, list[dict]] = defaultdict(list)
     for r in sut:
@@ -300,6 +303,8 @@ def build(folder: Path) -> dict[str, Any]:
             {
                 "family": fam,
                 "scenario_id": fr[0].get("scenario_id"),
+                "description": used.get(fam, {}).get("description"),
+                "tags": used.get(fam, {}).get("tags", []),
                 "file": fr[0]["scenario_file"],
                 "file_sha256": fr[0]["file_sha256"],
                 "runs": len(fr),
@@ -312,7 +317,6 @@ def build(folder: Path) -> dict[str, Any]:
     files = evidence_files(folder_files(folder))
     digest = root_digest(files, stored)
     domains = sorted(set().union(*(_domains_of(f) for f in {r["scenario_file"] for r in sut})))
-    used = _used_models(sut, manifest.get("cwd"))
     credibility = []
     for d in domains:
         decl = dict(getattr(get_domain(d), "credibility", {}))
@@ -393,7 +397,12 @@ def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[s
     for r in sut:
         if r["family"] in out:
             continue
-        fam: dict[str, Any] = {"sensors": defaultdict(list), "faults": defaultdict(list)}
+        fam: dict[str, Any] = {
+            "sensors": defaultdict(list),
+            "faults": defaultdict(list),
+            "description": None,
+            "tags": [],
+        }
         out[r["family"]] = fam
         path = Path(r["scenario_file"])
         if not path.exists() and cwd and not path.is_absolute():
@@ -402,6 +411,8 @@ def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[s
             sc = load_scenario(path, r.get("params") or {}).scenario
         except (ProvingGroundError, OSError):
             continue  # the file is gone or changed: verify says so
+        fam["description"] = " ".join(sc.description.split()) or None
+        fam["tags"] = list(sc.tags)
         domain = {e.id: e.domain for e in sc.entities}
         for eid, specs in sc.sensors.items():
             for spec in specs:
@@ -496,11 +507,17 @@ def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unit(c: dict[str, Any]) -> str:
+    """' s', ' m/s^2', … of a criterion or requirement (nothing for counts)."""
+    unit = c.get("unit") or (METRICS[c["metric"]].unit if c.get("metric") in METRICS else "")
+    return "" if unit in ("", "count", "1", "fraction") else f" {unit}"
+
+
 def failed_criteria(run: dict[str, Any]) -> str:
     """'R157-5.1.1: collisions == 0 (actual 1, margin -1); …' for a run's failed criteria."""
     return "; ".join(
-        f"{c.get('requirement') or c['metric']}: {c['metric']} {c['op']} {_f(c['expected'])} "
-        f"(actual {_f(c['actual'])}, margin {_f(c['margin'])})"
+        f"{c.get('requirement') or c['metric']}: {c['metric']} {c['op']} {_f(c['expected'])}"
+        f"{_unit(c)} (actual {_f(c['actual'])}{_unit(c)}, margin {_f(c['margin'])}{_unit(c)})"
         for c in run["criteria"]
         if not c["passed"]
     )
@@ -692,8 +709,9 @@ def _failure_detail(folder: Path, run: dict[str, Any]) -> str:
     shown = [e for e in events if e.kind != "manoeuvre"] or events
     rows = "".join(
         f"<tr><td>{e.time_s:.2f} s</td><td>{html.escape(e.kind)}</td>"
-        f"<td>{html.escape(', '.join(e.entities))}</td><td>"
-        f"{html.escape(json.dumps(e.details)[:160])}</td></tr>"
+        f"<td>{html.escape(', '.join(e.entities))}</td><td>{_readable(e.details)}"
+        f"<details class='raw'><summary>raw</summary><code>"
+        f"{html.escape(json.dumps(e.details))}</code></details></td></tr>"
         for e in events[:40]
     )
     out = [
@@ -775,13 +793,18 @@ code{background:#f3f3f3;padding:1px 4px;word-break:break-all}
 .still{border:1px solid #ccc;margin:6px 0}
 .fam{display:flex;flex-wrap:wrap;align-items:flex-start}details{margin:8px 0}
 #pager button{margin:0 2px}
+details.raw{display:inline;margin:0 0 0 6px}details.raw summary{color:#777;font-size:11px}
+@media print{nav,#pager,#filter,#verdict,details.raw{display:none}header{background:#fff;
+color:#000;border-bottom:2px solid #000}main{max-width:none;padding:0}
+h2{break-after:avoid}details,table,svg,img{break-inside:avoid}a{color:#000}}
 """
 
 JS = """
 const RUNS = JSON.parse(document.getElementById('runs-data').textContent);
 let rows = RUNS, page = 0, sortKey = null, sortDir = 1; const PER = 100;
 function fmt(v){ if(v===null||v===undefined) return ''; if(typeof v==='number')
-  return Math.abs(v)>=1e4? v.toFixed(0): (+v.toPrecision(4)).toString(); return String(v); }
+  return Math.abs(v)<1e-9? '0': Math.abs(v)>=1e4? v.toFixed(0): (+v.toPrecision(4)).toString();
+  return String(v); }
 function apply(){
   const q = document.getElementById('filter').value.toLowerCase();
   const v = document.getElementById('verdict').value;
@@ -791,14 +814,20 @@ function apply(){
     return (x === y ? 0 : (x === null ? 1 : y === null ? -1 : (x < y ? -1 : 1))) * sortDir; });
   page = 0; draw();
 }
+const COLS = ['name','family','v','params','ttc','thw','dist','decel','margin','faults'];
+function row(r){
+  const tr = document.createElement('tr');
+  for (const k of COLS) {
+    const td = document.createElement('td');
+    if (k === 'name' && r.link) { const a = document.createElement('a');
+      a.href = '#' + r.link; a.textContent = r.name; td.appendChild(a); }
+    else td.textContent = fmt(r[k]);
+    if (k === 'v') td.className = r.v; tr.appendChild(td); }
+  return tr;
+}
 function draw(){
   const body = document.getElementById('runs-body'); body.innerHTML = '';
-  for (const r of rows.slice(page * PER, page * PER + PER)) {
-    const tr = document.createElement('tr');
-    for (const k of ['name','family','v','params','ttc','thw','dist','decel','margin','faults']) {
-      const td = document.createElement('td'); td.textContent = fmt(r[k]);
-      if (k === 'v') td.className = r.v; tr.appendChild(td); }
-    body.appendChild(tr); }
+  for (const r of rows.slice(page * PER, page * PER + PER)) body.appendChild(row(r));
   const pages = Math.max(1, Math.ceil(rows.length / PER));
   document.getElementById('count').textContent = rows.length + ' runs, page ' + (page + 1)
     + ' of ' + pages;
@@ -807,9 +836,44 @@ function go(d){ const pages = Math.max(1, Math.ceil(rows.length / PER));
   page = Math.min(Math.max(page + d, 0), pages - 1); draw(); }
 function sortBy(k){ sortDir = (sortKey === k) ? -sortDir : 1; sortKey = k; apply(); }
 document.getElementById('filter').addEventListener('input', apply);
+// printing (or saving as PDF) shows every section and every run, not the page on screen
+window.addEventListener('beforeprint', () => {
+  document.querySelectorAll('details:not(.raw)').forEach(d => { d.open = true; });
+  const body = document.getElementById('runs-body'); body.innerHTML = '';
+  for (const r of rows) body.appendChild(row(r));
+});
+window.addEventListener('afterprint', draw);
 document.getElementById('verdict').addEventListener('change', apply);
 apply();
 """
+
+
+def _readable(details: dict[str, Any]) -> str:
+    """Event details as text: 'relative speed 13.89 m/s, kinds car, pedestrian', numbers to
+    4 significant digits with the unit their key names (SI suffixes), float noise as 0."""
+    units = {"_mps2": " m/s²", "_mps": " m/s", "_m": " m", "_s": " s", "_deg": "°", "_rad": " rad"}
+    out = []
+    for k, v in details.items():
+        label, unit = k, ""
+        for suffix, u in units.items():
+            if k.endswith(suffix):
+                label, unit = k[: -len(suffix)], u
+                break
+        if isinstance(v, list | tuple):
+            text = ", ".join(_f(x) if _num(x) is not None else str(x) for x in v)
+        elif isinstance(v, dict):
+            text = json.dumps(v, sort_keys=True)
+        elif isinstance(v, bool) or _num(v) is None:
+            text = str(v)
+        else:
+            text = _f(v)
+        out.append(f"{label.replace('_', ' ')} {text}{unit if text else ''}")
+    return html.escape("; ".join(out))
+
+
+def _anchor(name: str) -> str:
+    """An HTML id for a run's details (letters, digits, '-', '_' only)."""
+    return "run-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 def _identity_html(ident: dict[str, Any]) -> str:
@@ -845,6 +909,8 @@ def _f(v: Any, digits: int = 4) -> str:
         return html.escape(str(v)) if v is not None else "–"
     if not math.isfinite(f):
         return "∞" if f > 0 else ("−∞" if f < 0 else "n/a")
+    if abs(f) < ZERO_SNAP:  # float noise such as -5.68e-14 where 0 is meant
+        return "0"
     return f"{f:.{digits}g}"
 
 
@@ -937,7 +1003,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             f"{e(', '.join(r['families']))}</td><td>{r['runs']}</td>"
             f"<td class='pass'>{r['passed']}</td><td class='{cls}'>{r['failed']}</td>"
             f"<td class='not_preventable'>{r['not_preventable']}</td>"
-            f"<td>{_f(r['worst_margin'])}</td></tr>"
+            f"<td>{_f(r['worst_margin'])}{e(_unit(r))}</td></tr>"
         )
     parts.append("</table>")
     # 3. families
@@ -959,8 +1025,14 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         )
         parts.append(
             f"<h3>{e(fam['family'])} <small>({e(str(fam['scenario_id']))}, "
-            f"<code>{e(fam['file'])}</code>)</small></h3><p>{fam['runs']} runs: "
-            f"{e(cnt)}. Parameters: {e(prm)}.</p><div class='fam'>"
+            f"<code>{e(fam['file'])}</code>)</small></h3>"
+            + (f"<p class='desc'>{e(fam['description'])}</p>" if fam.get("description") else "")
+            + (
+                "<p class='small'>Tags: " + ", ".join(e(t) for t in fam["tags"]) + "</p>"
+                if fam.get("tags")
+                else ""
+            )
+            + f"<p>{fam['runs']} runs: {e(cnt)}. Parameters: {e(prm)}.</p><div class='fam'>"
         )
         for m in KEY_METRICS:
             vals = [_num(r["metrics"].get(m)) for r in fr]
@@ -989,11 +1061,16 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             )
         parts.append("</div>")
     # runs table (data in JSON, drawn by JS: fast for 10,000 runs)
+    detailed = {r["name"] for r in doc["failures"][:MAX_DETAILED_FAILURES]} | {
+        r["name"] for r in doc["not_preventable"][:MAX_DETAILED_FAILURES]
+    }
     data = [
         {
             "name": r["name"],
             "family": r["family"],
             "v": r["classification"],
+            # a link to the run's details, where the report has them
+            "link": _anchor(r["name"]) if r["name"] in detailed else None,
             "params": " ".join(f"{k}={_f(v, 4)}" for k, v in sorted(r["params"].items())),
             "ttc": _num(r["metrics"].get("min_ttc_s")),
             "thw": _num(r["metrics"].get("min_time_headway_s")),
@@ -1052,7 +1129,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     for r in doc["failures"][:MAX_DETAILED_FAILURES]:
         crit = failed_criteria(r)
         parts.append(
-            f"<details class='failure' open><summary><b>{e(r['name'])}</b> — "
+            f"<details class='failure' id='{_anchor(r['name'])}' open><summary>"
+            f"<b>{e(r['name'])}</b> — "
             f"<span class='{e(r['verdict'])}'>{e(r['verdict'])}</span>: "
             f"{e(str(r['reason']))}</summary><p>Failed criteria: {e(crit) or '–'}<br>"
             f"Parameters: <code>{e(json.dumps(r['params']))}</code> seed {r['seed']}<br>"
@@ -1089,7 +1167,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             for r in doc["not_preventable"][:MAX_DETAILED_FAILURES]:
                 rf = r["reference"] or {}
                 parts.append(
-                    f"<details class='np'><summary><b>{e(r['name'])}</b> — system: "
+                    f"<details class='np' id='{_anchor(r['name'])}'><summary>"
+                    f"<b>{e(r['name'])}</b> — system: "
                     f"{e(str(r['reason']))}; reference <code>{e(str(rf.get('agent')))}</code>: "
                     f"{e(str(rf.get('reason')))}, impact speed "
                     f"{_f(rf.get('impact_speed_mps'), 3)} m/s</summary>"

@@ -64,6 +64,8 @@ class Requirement(_M):
 class Family(_M):
     family: str
     scenario_id: str | None
+    description: str | None = Field(None, description="the scenario file's description (ODD)")
+    tags: list[str] = Field(default_factory=list)
     file: str
     file_sha256: str
     runs: int

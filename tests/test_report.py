@@ -310,9 +310,16 @@ def test_report_in_a_real_browser(campaign, tmp_path):
         page.fill("#filter", "")
         assert page.locator("#runs-body tr").count() == 1
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        page.select_option("#verdict", "")
+        link = page.locator("#runs-body a", has_text="alks_cut_in")
+        assert link.get_attribute("href") == "#run-alks_cut_in"  # runs table → details
+        assert page.locator("#run-alks_cut_in").count() == 1
+        assert "relative speed" in page.text_content("#run-alks_cut_in")  # readable events
+        pdf = page.pdf(path=str(tmp_path / "report.pdf"))  # the print stylesheet
         browser.close()
     assert not errors, errors
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
 
 
 def test_report_of_a_single_run(tmp_path):
