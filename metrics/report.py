@@ -304,6 +304,10 @@ def build(folder: Path) -> dict[str, Any]:
                 "family": fam,
                 "scenario_id": fr[0].get("scenario_id"),
                 "description": used.get(fam, {}).get("description"),
+                "units": (manifest.get("parameter_units") or {}).get(fam, {}),
+                "suite_parameters": (
+                    (manifest.get("sample") or {}).get("suite_parameters") or {}
+                ).get(fam),
                 "tags": used.get(fam, {}).get("tags", []),
                 "file": fr[0]["scenario_file"],
                 "file_sha256": fr[0]["file_sha256"],
@@ -351,7 +355,8 @@ def build(folder: Path) -> dict[str, Any]:
             ),
         },
         "campaign": {
-            k: manifest.get(k) for k in ("suite", "executor", "workers", "keep_logs", "command")
+            k: manifest.get(k)
+            for k in ("suite", "executor", "workers", "keep_logs", "command", "sample")
         },
         "summary": summary,
         "requirements": reqs,
@@ -848,6 +853,26 @@ apply();
 """
 
 
+def _sampling_html(sample: dict[str, Any] | None) -> str:
+    if not sample:
+        return "<p id='sampling'>Every run of the suite was run.</p>"
+    return (
+        f"<p id='sampling'><b>{sample['runs']} of {sample['of']} runs</b> of the suite, sampled "
+        f"by {html.escape(sample['method'])} with seed {sample['seed']}: the rates below are "
+        "of the sample; each family shows the sample's and the suite's parameter ranges.</p>"
+    )
+
+
+def _in_unit(value: Any, unit: str | None) -> str:
+    """An SI value shown in the unit the suite file used ('60 km/h'), or as is."""
+    from sim.units import from_si
+
+    f = _num(value)
+    if unit is None or f is None or not math.isfinite(f):
+        return _f(value)
+    return f"{_f(from_si(f, unit))} {unit}"
+
+
 def _readable(details: dict[str, Any]) -> str:
     """Event details as text: 'relative speed 13.89 m/s, kinds car, pedestrian', numbers to
     4 significant digits with the unit their key names (SI suffixes), float noise as 0."""
@@ -963,7 +988,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             for k in CLASSES
         )
         + "</div>"
-        f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b> (Clopper–Pearson exact interval)."
+        + _sampling_html(doc["campaign"].get("sample"))
+        + f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b> (Clopper–Pearson exact interval)."
         + (
             f" With no failure in {pr['n']} runs, the failure probability is below "
             f"<b>{zero:.3g}</b> at 95 % confidence (1 − 0.05<sup>1/n</sup>)."
@@ -1014,9 +1040,18 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     for fam in doc["families"]:
         fr = runs_by_family[fam["family"]]
         cnt = ", ".join(f"{k} {v}" for k, v in sorted(fam["counts"].items()))
+        units = fam.get("units") or {}
+        whole = fam.get("suite_parameters") or {}
+
+        def span(name: str, v: dict[str, Any], units: dict = units) -> str:
+            return (
+                f"{_in_unit(v['min'], units.get(name))} … {_in_unit(v['max'], units.get(name))}"
+                f" ({v['distinct']} values)"
+            )
+
         prm = (
             "; ".join(
-                f"{k} {_f(v['min'])} … {_f(v['max'])} ({v['distinct']} values)"
+                f"{k} {span(k, v)}" + (f" [suite: {span(k, whole[k])}]" if k in whole else "")
                 if "min" in v
                 else f"{k} {', '.join(v['values'])}"
                 for k, v in fam["parameters"].items()
@@ -1061,6 +1096,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             )
         parts.append("</div>")
     # runs table (data in JSON, drawn by JS: fast for 10,000 runs)
+    units_of = {f["family"]: f.get("units") or {} for f in doc["families"]}
     detailed = {r["name"] for r in doc["failures"][:MAX_DETAILED_FAILURES]} | {
         r["name"] for r in doc["not_preventable"][:MAX_DETAILED_FAILURES]
     }
@@ -1071,7 +1107,10 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             "v": r["classification"],
             # a link to the run's details, where the report has them
             "link": _anchor(r["name"]) if r["name"] in detailed else None,
-            "params": " ".join(f"{k}={_f(v, 4)}" for k, v in sorted(r["params"].items())),
+            "params": " ".join(
+                f"{k}={_in_unit(v, units_of.get(r['family'], {}).get(k))}"
+                for k, v in sorted(r["params"].items())
+            ),
             "ttc": _num(r["metrics"].get("min_ttc_s")),
             "thw": _num(r["metrics"].get("min_time_headway_s")),
             "dist": _num(r["metrics"].get("min_distance_m")),

@@ -66,6 +66,12 @@ class Family(_M):
     scenario_id: str | None
     description: str | None = Field(None, description="the scenario file's description (ODD)")
     tags: list[str] = Field(default_factory=list)
+    units: dict[str, str] = Field(
+        default_factory=dict, description="parameter -> the unit the suite file writes it in"
+    )
+    suite_parameters: dict[str, dict[str, Any]] | None = Field(
+        None, description="for a sampled campaign: the whole suite's parameter ranges"
+    )
     file: str
     file_sha256: str
     runs: int

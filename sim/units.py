@@ -123,6 +123,20 @@ def parse_any(value: Any) -> float:
     raise UnitError(f"expected a number or a quantity like '60 km/h', got {value!r}")
 
 
+def unit_of(value: Any) -> str | None:
+    """The unit a quantity is written in ('60 km/h' → 'km/h'); None for bare numbers."""
+    if isinstance(value, str):
+        m = _NUMBER.match(value)
+        if m and m.group(2) in _ANY_UNIT:
+            return m.group(2)
+    return None
+
+
+def from_si(value: float, unit: str) -> float:
+    """``value`` (SI) expressed in ``unit`` (one of the units quantities may be written in)."""
+    return value / _ANY_UNIT[unit][1]
+
+
 def _word(dimension: str) -> str:
     return dimension.replace("_", " ")
 

@@ -532,3 +532,30 @@ def test_credibility_of_a_campaign_without_sensors_or_faults(campaign):
     road = json.loads((campaign / "report.json").read_text())["credibility"][0]
     assert road["used"] == ["every run used the domain's ideal observation, with no fault"]
     assert "ideal object list" in road["models"]["sensing"]
+
+
+def test_a_sampled_campaign_says_so_and_shows_parameters_in_the_suite_s_units(tmp_path):
+    """--sample 6 of the 444-run cut-in sweep: the summary says "6 of 444 runs … seed", the
+    family shows the sample's and the suite's ranges, in km/h as the suite file writes them."""
+    c = tmp_path / "c"
+    res = subprocess.run(
+        [
+            *(sys.executable, "-m", "sim", "suite", "scenarios/suites/alks_cut_in.yaml"),
+            *("--sample", "6", "--sample-seed", "3", "--out", str(c), "--no-progress"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads((c / "report.json").read_text())
+    assert doc["campaign"]["sample"]["runs"] == 6 and doc["campaign"]["sample"]["of"] == 444
+    fam = doc["families"][0]
+    assert fam["units"]["ego_speed"] == "km/h" and fam["suite_parameters"]["ego_speed"]["max"] == (
+        pytest.approx(60 / 3.6)
+    )
+    html = (c / "report.html").read_text()
+    assert "6 of 444 runs</b>" in html and "seed 3" in html
+    assert "[suite: 20 km/h … 60 km/h (5 values)]" in html
+    assert "ego_speed=" in html and " km/h" in html

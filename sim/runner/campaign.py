@@ -455,6 +455,8 @@ def run_campaign(
         },
         "agent": suite.entries[0].agent if suite.entries else None,
         "reference": suite.reference,
+        "sample": suite.sampled,  # None: every run of the suite
+        "parameter_units": suite.units,
         "agent_options": agent_options,
         "jobs": len(suite.entries),
         "executor": executor,

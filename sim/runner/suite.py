@@ -30,7 +30,7 @@ from pydantic import Field, ValidationError
 
 from sim.errors import ScenarioError, suggest
 from sim.runner.outcomes import AvoidableBy
-from sim.runner.variation import Variation, expand, repetition_seed
+from sim.runner.variation import Variation, display_units, expand, repetition_seed
 from sim.scenario.model import StrictModel
 from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
 
@@ -99,6 +99,11 @@ class Suite:
     path: Path | None = None
     sha256: str | None = None
     reference: str | None = None  # the reference agent of the campaign, if any
+    #: family -> parameter -> the unit the suite file writes it in (reports use it)
+    units: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    #: set by :meth:`sample`: how many of how many runs, drawn how, and the whole suite's
+    #: parameter ranges per family (a report shows both)
+    sampled: dict[str, Any] | None = None
 
     def with_agent(self, agent: str | None, entity: str | None) -> Suite:
         jobs = [dataclasses.replace(j, agent=agent, entity=entity) for j in self.entries]
@@ -126,7 +131,27 @@ class Suite:
         if k >= len(self.entries):
             return self
         pick = np.sort(np.random.default_rng(seed).choice(len(self.entries), k, replace=False))
-        return dataclasses.replace(self, entries=[self.entries[i] for i in pick])
+        ranges: dict[str, dict[str, Any]] = {}
+        for j in self.entries:
+            for name, v in j.overrides.items():
+                if isinstance(v, int | float):
+                    r = ranges.setdefault(j.family, {}).setdefault(name, {"values": set()})
+                    r["values"].add(float(v))
+        full = {
+            fam: {
+                n: {"min": min(r["values"]), "max": max(r["values"]), "distinct": len(r["values"])}
+                for n, r in params.items()
+            }
+            for fam, params in ranges.items()
+        }
+        sampled = {
+            "runs": k,
+            "of": len(self.entries),
+            "seed": seed,
+            "method": "uniform random subset without replacement (numpy default_rng(seed))",
+            "suite_parameters": full,
+        }
+        return dataclasses.replace(self, entries=[self.entries[i] for i in pick], sampled=sampled)
 
 
 def is_suite_file(path: Path) -> bool:
@@ -185,6 +210,7 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             problems.append(f"{at(loc)}: {msg.removeprefix('Value error, ')}")
         raise ScenarioError(problems[0], problems) from None
     jobs: list[Job] = []
+    units: dict[str, dict[str, str]] = {}
     problems = []
     for i, item in enumerate(model.scenarios):
         spec = item if isinstance(item, SuiteEntryModel) else SuiteEntryModel(path=item)
@@ -202,6 +228,7 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             try:
                 where = at(("scenarios", i))
                 jobs.extend(_entry_jobs(spec, Path(m), family, where, path, apply_outcomes))
+                units[family] = display_units(spec)
             except ScenarioError as exc:
                 problems.extend(exc.problems)
     if problems:
@@ -212,7 +239,7 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             f"{path}: run names repeat ({', '.join(dup[:5])}); give entries "
             "that share a file their own 'name'"
         )
-    return Suite(model.name, model.description, jobs, path, _file_sha(path))
+    return Suite(model.name, model.description, jobs, path, _file_sha(path), units=units)
 
 
 def _entry_jobs(

@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from sim.errors import ScenarioError
 from sim.scenario import expr
 from sim.scenario.model import StrictModel
-from sim.units import parse_any
+from sim.units import parse_any, unit_of
 
 Value = float | str
 
@@ -125,6 +125,33 @@ class Variation(StrictModel):
     sample: Sample | None = None
     constraints: list[str] = Field(default_factory=list)
     repetitions: int = Field(1, ge=1, le=100_000)
+
+
+def display_units(var: Variation) -> dict[str, str]:
+    """The unit each varied parameter is written in in the suite file (the first quantity
+    given for it), so reports show '60 km/h' where the file says so, not 16.67."""
+    out: dict[str, str] = {}
+
+    def note(name: str, value: Any) -> None:
+        unit = unit_of(value)
+        if unit and name not in out:
+            out[name] = unit
+
+    for name, v in var.set.items():
+        note(name, v)
+    for name, axis in var.grid.items():
+        for v in [*axis.range, axis.step] if isinstance(axis, RangeAxis) else axis.values:
+            note(name, v)
+    for c in var.coupled:
+        for row in c.values:
+            for name, v in zip(c.names, row, strict=True):
+                note(name, v)
+    if var.sample:
+        for name, dist in var.sample.parameters.items():
+            for v in dist.model_dump().values():
+                for x in v if isinstance(v, list) else [v]:
+                    note(name, x)
+    return out
 
 
 def expand(var: Variation, where: str) -> list[dict[str, Value]]:
