@@ -318,6 +318,7 @@ def build(folder: Path) -> dict[str, Any]:
             }
         )
 
+    coverage = _coverage(families, sut)
     files = evidence_files(folder_files(folder))
     digest = root_digest(files, stored)
     domains = sorted(set().union(*(_domains_of(f) for f in {r["scenario_file"] for r in sut})))
@@ -360,6 +361,7 @@ def build(folder: Path) -> dict[str, Any]:
         },
         "summary": summary,
         "requirements": reqs,
+        "coverage": coverage,
         "families": families,
         "runs": [_run_entry(r) for r in sut],
         "failures": [_run_entry(r) for r in sut if r["class"] in ("fail", "error", "invalid")],
@@ -389,6 +391,43 @@ def build(folder: Path) -> dict[str, Any]:
         "credibility": credibility,
     }
     return json_ready(doc)
+
+
+def _coverage(families: list[dict[str, Any]], sut: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per regulation test catalogue a family's tags refer to (``r157-annex5:4.4_1``): every
+    test of the catalogue, the families that implement it, their runs by class and the
+    requirement ids their criteria check; tests no family implements show as not covered."""
+    from metrics.catalogues import CATALOGUES, implemented
+    from sim.runner.classes import counts as class_counts
+
+    by_test: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for fam in families:
+        for key, tests in implemented(fam.get("tags") or []).items():
+            for t in tests:
+                by_test[(key, t)].append(fam["family"])
+    out = []
+    for key in sorted({k for k, _ in by_test}):
+        cat = CATALOGUES[key]
+        rows = []
+        for t in cat.tests:
+            fams = sorted(by_test.get((key, t.id), []))
+            runs = [r for r in sut if r["family"] in fams]
+            reqs = sorted(
+                {c.get("requirement") for r in runs for c in r.get("criteria") or []} - {None}
+            )
+            rows.append(
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "criterion": t.criterion,
+                    "families": fams,
+                    "runs": len(runs),
+                    "counts": class_counts(runs) if runs else {},
+                    "requirements": reqs,
+                }
+            )
+        out.append({"catalogue": key, "title": cat.title, "source": cat.source, "tests": rows})
+    return out
 
 
 def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[str, Any]]:
@@ -798,7 +837,8 @@ code{background:#f3f3f3;padding:1px 4px;word-break:break-all}
 .still{border:1px solid #ccc;margin:6px 0}
 .fam{display:flex;flex-wrap:wrap;align-items:flex-start}details{margin:8px 0}
 #pager button{margin:0 2px}
-details.raw{display:inline;margin:0 0 0 6px}details.raw summary{color:#777;font-size:11px}
+tr.uncovered td{color:#999}details.raw{display:inline;margin:0 0 0 6px}
+details.raw summary{color:#777;font-size:11px}
 @media print{nav,#pager,#filter,#verdict,details.raw{display:none}header{background:#fff;
 color:#000;border-bottom:2px solid #000}main{max-width:none;padding:0}
 h2{break-after:avoid}details,table,svg,img{break-inside:avoid}a{color:#000}}
@@ -1032,6 +1072,26 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             f"<td>{_f(r['worst_margin'])}{e(_unit(r))}</td></tr>"
         )
     parts.append("</table>")
+    for cov in doc.get("coverage", []):
+        covered = sum(1 for t in cov["tests"] if t["families"])
+        parts.append(
+            f"<h3 id='coverage'>Coverage of {e(cov['title'])}</h3><p class='small'>"
+            f"{covered} of {len(cov['tests'])} tests exercised by this campaign (a scenario "
+            f"names the test it implements with the tag <code>{e(cov['catalogue'])}:ID</code>)."
+            f" Source: {e(cov['source'])}.</p><table><tr><th>test</th><th>name</th>"
+            "<th>pass criterion</th><th>scenario families</th><th>runs</th><th>classes</th>"
+            "<th>requirement ids checked</th></tr>"
+            + "".join(
+                f"<tr class='{'' if t['families'] else 'uncovered'}'><td>{e(t['id'])}</td>"
+                f"<td>{e(t['name'])}</td><td>{e(t['criterion'])}</td><td>"
+                f"{e(', '.join(t['families'])) or '<b>not covered</b>'}</td><td>{t['runs']}</td>"
+                "<td>"
+                + e(", ".join(f"{CLASS_LABELS[k]} {v}" for k, v in t["counts"].items() if v))
+                + f"</td><td>{e(', '.join(t['requirements']))}</td></tr>"
+                for t in cov["tests"]
+            )
+            + "</table>"
+        )
     # 3. families
     parts.append("<h2 id='families'>3. Scenario families</h2>")
     runs_by_family: dict[str, list[dict]] = defaultdict(list)

@@ -170,6 +170,11 @@ class Report(_M):
     campaign: dict[str, Any]
     summary: Summary
     requirements: list[Requirement]
+    coverage: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per regulation test catalogue the families name (tags "
+        "'<catalogue>:<test id>'): each test, its families, runs by class, requirement ids",
+    )
     families: list[Family]
     runs: list[Run]
     failures: list[Run]

@@ -68,6 +68,12 @@ def test_report_content(campaign):
     req = {r["requirement"]: r for r in doc["requirements"]}
     assert req["R157-5.1.1"]["failed"] == 1 and "alks_cut_in" in req["R157-5.1.1"]["families"]
     assert req["R157-5.1.1"]["not_preventable"] == 1  # the pedestrian: apart, as everywhere
+    (cov,) = doc["coverage"]  # R157 Annex 5: the tests the shipped files say they implement
+    assert cov["catalogue"] == "r157-annex5" and len(cov["tests"]) == 15
+    covered = {t["id"]: t for t in cov["tests"] if t["families"]}
+    assert set(covered) == {"4.1_1", "4.2_3", "4.4_1"}
+    assert covered["4.4_1"]["families"] == ["alks_cut_in"] and covered["4.4_1"]["counts"]["fail"]
+    assert "R157-5.2.5.2" in covered["4.4_1"]["requirements"]
     assert s["event_rates"]["collisions"]["count"] == 3
     assert (
         doc["provenance"]["evidence_digest"]
@@ -75,6 +81,7 @@ def test_report_content(campaign):
     )
     assert doc["credibility"][0]["domain"] == "road" and doc["credibility"][0]["limitations"]
     html = (campaign / "report.html").read_text()
+    assert "3 of 15 tests exercised" in html and "not covered" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     assert "data:image/png;base64," in html  # a still of the failure
     section = html.split("id='preventability'")[1].split("id='metrics'")[0]
