@@ -86,14 +86,30 @@ def evidence_files(files: dict[str, str]) -> dict[str, str]:
 
 
 def row_digests(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """SHA-256 of each stored run (every column: verdict, metrics, criteria, …) as canonical
-    JSON, by job id."""
+    """SHA-256 of each run (every column: verdict, metrics, criteria, …) as canonical JSON,
+    by job id (a run folder's one run; a campaign's rows are digested as stored, see
+    :func:`stored_digests`)."""
     return {
         str(r["job_id"]): hashlib.sha256(
             json.dumps(json_ready(r), sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
         for r in rows
     }
+
+
+def stored_digests(folder: Path) -> dict[str, str]:
+    """The digest of every run a folder holds: each results-store row as stored, or the
+    run folder's one run."""
+    from sim.runner.store import ResultsStore
+
+    folder = Path(folder)
+    if not (folder / "results.sqlite").exists():
+        return row_digests(stored_rows(folder))
+    store = ResultsStore(folder / "results.sqlite")
+    try:
+        return store.row_digests()
+    finally:
+        store.close()
 
 
 def root_digest(files: dict[str, str], rows: dict[str, str]) -> str:
@@ -117,10 +133,11 @@ def stored_rows(folder: Path) -> list[dict[str, Any]]:
         store.close()
 
 
-def write_digest(folder: Path) -> dict[str, Any]:
-    """(Re)write ``folder``/digest.json over everything the folder holds."""
+def write_digest(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
+    """(Re)write ``folder``/digest.json over everything the folder holds (``runs``: the run
+    digests when the caller has them)."""
     files = folder_files(folder)
-    runs = row_digests(stored_rows(folder))
+    runs = stored_digests(folder) if runs is None else runs
     doc = {
         "format": DIGEST_FORMAT,
         "root_digest": root_digest(files, runs),
@@ -167,8 +184,9 @@ def _match_key(row: dict[str, Any]) -> str:
     return json.dumps([row["file_sha256"], row.get("params") or {}, row["seed"]], sort_keys=True)
 
 
-def build(folder: Path) -> dict[str, Any]:
-    """The report document of the campaign in ``folder``."""
+def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report document of the campaign in ``folder`` (``runs``: its run digests, when
+    the caller has them)."""
     from sim.domains import get_domain
     from sim.runner.classes import classify
     from sim.runner.classes import counts as class_counts
@@ -178,7 +196,7 @@ def build(folder: Path) -> dict[str, Any]:
     if manifest.get("format") == "proving-ground-run/1":
         manifest = _single_run(folder, manifest)[1]
     rows = stored_rows(folder)
-    stored = row_digests(rows)  # before the rows are annotated below
+    stored = stored_digests(folder) if runs is None else runs
     ref_agent = manifest.get("reference") or next(
         (r["agent"] for r in rows if r.get("role") == "reference"), None
     )
@@ -653,8 +671,32 @@ COLOUR = {
 }
 
 
+MAX_SCATTER_PASSES = 1500  # passing runs drawn per plot (every failure always is)
+
+
+def _thinned(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every run that did not pass, and an even subset of at most MAX_SCATTER_PASSES passing
+    runs (keeps the page small at 10,000 runs)."""
+    passed = [r for r in runs if r["classification"] == "pass"]
+    step = max(1, math.ceil(len(passed) / MAX_SCATTER_PASSES))
+    keep = {id(r) for r in passed[::step]}
+    return [r for r in runs if r["classification"] != "pass" or id(r) in keep]
+
+
+def _thinned_note(runs: list[dict[str, Any]]) -> str:
+    passed = sum(r["classification"] == "pass" for r in runs)
+    if passed <= MAX_SCATTER_PASSES:
+        return ""
+    return f"; {len(_thinned(runs)) - (len(runs) - passed)} of {passed} passing runs drawn"
+
+
 def _svg_scatter(
-    points: list[tuple[float, float, str, str]], xl: str, yl: str, size: int = 300
+    points: list[tuple[float, float, str, str]],
+    xl: str,
+    yl: str,
+    size: int = 300,
+    xu: str | None = None,
+    yu: str | None = None,
 ) -> str:
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
@@ -678,9 +720,10 @@ def _svg_scatter(
         f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" '
         f'fill="none" stroke="#ccc"/>{dots}'
         f'<text x="{size / 2}" y="{size - 6}" text-anchor="middle">{html.escape(xl)} '
-        f"({x0:.3g} … {x1:.3g})</text>"
+        f"({html.escape(_in_unit(x0, xu))} … {html.escape(_in_unit(x1, xu))})</text>"
         f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
-        f'text-anchor="middle">{html.escape(yl)} ({y0:.3g} … {y1:.3g})</text></svg>'
+        f'text-anchor="middle">{html.escape(yl)} ({html.escape(_in_unit(y0, yu))} … '
+        f"{html.escape(_in_unit(y1, yu))})</text></svg>"
     )
 
 
@@ -1138,22 +1181,27 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
                     f"{_svg_histogram(finite)}</div>"
                 )
         numeric = [k for k, v in fam["parameters"].items() if "min" in v and v["distinct"] > 1]
-        if len(numeric) >= 2:
-            a, b = sorted(numeric, key=lambda k: -fam["parameters"][k]["distinct"])[:2]
-            pts = [
-                (
-                    float(r["params"][a]),
-                    float(r["params"][b]),
-                    r["classification"],
-                    r["name"],
-                )
-                for r in fr
-                if a in r["params"] and b in r["params"]
-            ]
+        numeric = sorted(numeric, key=lambda k: -fam["parameters"][k]["distinct"])[:4]
+        pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i + 1 :]]
+        if pairs:
             parts.append(
-                f"<div><div>parameter space by verdict (green pass, orange fail, "
-                f"grey not preventable)</div>{_svg_scatter(pts, a, b)}</div>"
+                f"<div><div>parameter space by class, every pair of the {len(numeric)} varied "
+                "parameters (green pass, orange fail, grey not preventable, pink error or "
+                f"invalid){_thinned_note(fr)}</div><div class='fam'>"
             )
+            shown = _thinned(fr)
+            for a, b in pairs:
+                pts = [
+                    (float(r["params"][a]), float(r["params"][b]), r["classification"], r["name"])
+                    for r in shown
+                    if a in r["params"] and b in r["params"]
+                ]
+                parts.append(
+                    _svg_scatter(
+                        pts, a, b, 300 if len(pairs) == 1 else 230, units.get(a), units.get(b)
+                    )
+                )
+            parts.append("</div></div>")
         parts.append("</div>")
     # runs table (data in JSON, drawn by JS: fast for 10,000 runs)
     units_of = {f["family"]: f.get("units") or {} for f in doc["families"]}
@@ -1358,7 +1406,8 @@ def write(folder: Path) -> dict[str, Path]:
             f"change what its signature covers; report the campaign instead "
             f"(pground report {campaign})"
         )
-    doc = build(folder)
+    runs = stored_digests(folder)
+    doc = build(folder, runs)
     Report.model_validate(doc)  # the document always matches its published schema
     out = {
         "json": folder / "report.json",
@@ -1369,7 +1418,7 @@ def write(folder: Path) -> dict[str, Path]:
     out["json"].write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     out["html"].write_text(render_html(doc, folder))
     out["junit"].write_text(junit(doc))
-    write_digest(folder)
+    write_digest(folder, runs)
     if campaign is not None and (campaign / "digest.json").exists():
         write_digest(campaign)  # the run's report files become part of the campaign's digest
     return out

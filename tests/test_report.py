@@ -566,3 +566,7 @@ def test_a_sampled_campaign_says_so_and_shows_parameters_in_the_suite_s_units(tm
     assert "6 of 444 runs</b>" in html and "seed 3" in html
     assert "[suite: 20 km/h … 60 km/h (5 values)]" in html
     assert "ego_speed=" in html and " km/h" in html
+    # all six pairs of the four varied parameters are plotted, axes in the suite's units
+    assert "every pair of the 4 varied parameters" in html
+    family = html.split("id='families'")[1].split("id='runs'")[0]
+    assert family.count("<circle") == 6 * 6 and "km/h)</text>" in family

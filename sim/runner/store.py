@@ -7,6 +7,7 @@ zipped. Only the parent process writes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -94,6 +95,17 @@ class ResultsStore:
                 n: (json.loads(v) if n in JSON_COLUMNS and v else v)
                 for n, v in zip(names, r, strict=True)
             }
+
+    def row_digests(self) -> dict[str, str]:
+        """SHA-256 of each stored row exactly as stored (every column in ``NAMES`` order, JSON
+        columns as their stored JSON text), by job id: any edit of any column changes it."""
+        cur = self.db.execute(f"SELECT {', '.join(NAMES)} FROM runs")
+        return {
+            str(r[0]): hashlib.sha256(
+                json.dumps(list(r), separators=(",", ":"), allow_nan=True).encode()
+            ).hexdigest()
+            for r in cur
+        }
 
     def close(self) -> None:
         self.db.close()

@@ -14,7 +14,7 @@ from metrics.report import (
     file_sha256,
     folder_files,
     root_digest,
-    row_digests,
+    stored_digests,
     stored_rows,
 )
 from sim.errors import UsageError
@@ -125,7 +125,7 @@ def verify(
         )
     files = folder_files(folder)
     rows = stored_rows(folder)
-    runs = row_digests(rows)
+    runs = stored_digests(folder)
     name = {str(r["job_id"]): r.get("name") or r["job_id"] for r in rows}
     res.checked_files = len(files)
     for path, sha in sorted(recorded["files"].items()):
