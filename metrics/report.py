@@ -832,7 +832,7 @@ def _failure_detail(folder: Path, run: dict[str, Any]) -> str:
                     t, ttc, "TTC to lead (s, shown ≤ 10 s)", thresholds.get("min_ttc_s"), ev_t
                 )
             )
-    still = _still(rd, shown[0].tick if shown else None)
+    still = _still(rd, shown[0].tick if shown else None, shown[0].entities if shown else ())
     if still:
         out.append(
             f'<img class="still" alt="the run at its first event" '
@@ -841,22 +841,24 @@ def _failure_detail(folder: Path, run: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _still(run_dir: Path, tick: int | None) -> str | None:
-    """A PNG (base64) of the run at ``tick`` from the viewer, if pygame can render here."""
+def _still(run_dir: Path, tick: int | None, entities: tuple[str, ...] = ()) -> str | None:
+    """A PNG (base64) of the run at ``tick`` from the viewer, framed on ``entities`` (the
+    event's), if pygame can render here."""
     try:
+        import io
         import os
 
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-        import tempfile
+        import pygame
 
-        from sim.viewer.app import export_frames
+        from sim.viewer.app import event_still
         from sim.viewer.render import Scene
 
         scene = Scene.from_run_folder(run_dir)
-        t = scene.dt * (tick if tick is not None else scene.n_rows // 2)
-        with tempfile.TemporaryDirectory() as tmp:
-            (p,) = export_frames(scene, Path(tmp), size=(560, 315), t_from=t, t_to=t)
-            return base64.b64encode(p.read_bytes()).decode()
+        surf = event_still(scene, tick if tick is not None else scene.n_rows // 2, entities)
+        buf = io.BytesIO()
+        pygame.image.save(surf, buf, "still.png")
+        return base64.b64encode(buf.getvalue()).decode()
     except Exception:
         return None
 
@@ -877,7 +879,7 @@ th{background:#f4f6f8;cursor:pointer}table.small td{font-size:12px}
 .card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:190px}
 .plot{background:#fafafa;border:1px solid #eee;margin:4px;font:11px sans-serif}
 code{background:#f3f3f3;padding:1px 4px;word-break:break-all}
-.still{border:1px solid #ccc;margin:6px 0}
+.still{border:1px solid #ccc;margin:6px 0;width:100%;max-width:760px}
 .fam{display:flex;flex-wrap:wrap;align-items:flex-start}details{margin:8px 0}
 #pager button{margin:0 2px}
 tr.uncovered td{color:#999}details.raw{display:inline;margin:0 0 0 6px}

@@ -84,6 +84,11 @@ def test_report_content(campaign):
     assert "3 of 15 tests exercised" in html and "not covered" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     assert "data:image/png;base64," in html  # a still of the failure
+    import base64
+    import struct
+
+    png = base64.b64decode(html.split("data:image/png;base64,")[1].split('"')[0])
+    assert struct.unpack(">II", png[16:24]) == (960, 540)  # wide enough for the whole HUD
     section = html.split("id='preventability'")[1].split("id='metrics'")[0]
     assert "system under test" in section and "reference" in section
     assert section.count("<svg") >= 2  # plots of both runs, side by side

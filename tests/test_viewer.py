@@ -16,7 +16,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
-from tests.conftest import ROAD_SUITE, ROOT
+from tests.conftest import ROAD_SUITE, ROOT, SCENARIOS
 
 ENTRIES = load_suite(ROAD_SUITE).entries
 
@@ -279,3 +279,25 @@ def test_export_mp4(tmp_path):
     reader = imageio.get_reader(tmp_path / "a.mp4")
     assert n == 21 and reader.count_frames() == 21
     assert reader.get_meta_data()["size"] == (320, 200)
+
+
+def test_an_event_still_is_framed_on_the_event(tmp_path):
+    """The report's still: centred between the event's entities, a car tens of pixels
+    long (a quarter of the road's following view: 40 m across 960 px)."""
+    from sim.runner.run import write_run_folder
+    from sim.viewer.app import event_still
+    from sim.viewer.render import Scene
+
+    out = run_loaded(load_scenario(SCENARIOS / "road" / "ncap_ccrs.yaml"), agent="constant-speed")
+    write_run_folder(out, tmp_path / "run")
+    hit = next(e for e in out.result.events if e.kind == "collision")
+    scene = Scene.from_run_folder(tmp_path / "run")
+    surf = event_still(scene, hit.tick, hit.entities)
+    assert surf.get_size() == (960, 540)
+    # the camera spans 40 m: the 4.5 m × 1.8 m car covers ~108 × 43 px (was ~20 px long)
+    import pygame
+
+    from sim.viewer import palette
+
+    ego = pygame.mask.from_threshold(surf, palette.EGO, (1, 1, 1, 255)).count()
+    assert ego > 3000

@@ -280,6 +280,33 @@ def _frames(scene: Scene, size: tuple[int, int], ticks: range, fit: bool):
         yield tick, surf
 
 
+def event_still(
+    scene: Scene, tick: int, entities: tuple[str, ...] = (), size: tuple[int, int] = (960, 540)
+) -> pygame.Surface:
+    """One frame framed on an event: centred between its entities (the controlled one when
+    it names none), wide enough to show them all and narrow enough that a car is tens of
+    pixels long (a quarter of the domain's following view at least: 40 m on a road)."""
+    _headless()
+    view = Viewer(scene, size, fit=True)
+    view.seek(tick)
+    where = {e["id"]: (e["domain"], e["slot"]) for e in scene.meta.get("entities", [])}
+    picked = [where[i] for i in entities if i in where] or ([view.ego()] if view.ego() else [])
+    if picked:
+        xs = [float(scene.arrays[d]["x_m"][view.tick, k]) for d, k in picked]
+        ys = [float(scene.arrays[d]["y_m"][view.tick, k]) for d, k in picked]
+        least = min(
+            getattr(view.renderer.drawers[d], "FOLLOW_VIEW_M", STREET_VIEW_M) / 4 for d, _ in picked
+        )
+        width_m = max(least, 3.0 * max(max(xs) - min(xs), max(ys) - min(ys)))
+        cam = view.renderer.cam
+        cam.cx, cam.cy = 0.5 * (min(xs) + max(xs)), 0.5 * (min(ys) + max(ys))
+        cam.scale = cam.width / width_m
+        view.follow = False
+    surf = pygame.Surface(size)
+    view.render(surf)
+    return surf
+
+
 def export_frames(
     scene: Scene,
     out: Path,
