@@ -198,3 +198,23 @@ def agent_faults(run: RunData) -> MetricValue:
 def actions_clipped(run: RunData) -> MetricValue:
     """Episodes in which an agent's action exceeded a vehicle limit and was clipped."""
     return MetricValue(float(len(run.events_of("action_clipped"))))
+
+
+@metric(
+    "validity_exceedances",
+    unit="count",
+    source="Proving Ground sim/validity.py: each domain's stated model validity, executable",
+)
+def validity_exceedances(run: RunData) -> MetricValue:
+    """Times a controlled entity (or the run's time step) left a model's stated validity
+    range: lateral acceleration beyond the kinematic bicycle's 0.5 g, speeds beyond the road
+    models' range, flat-earth distance, time steps (validity_exceeded events)."""
+    evs = run.events_of("validity_exceeded")
+    return MetricValue(
+        float(len(evs)),
+        details={
+            "exceeded": [
+                {"time_s": e.time_s, "entities": list(e.entities), **e.details} for e in evs
+            ]
+        },
+    )

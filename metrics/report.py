@@ -26,6 +26,7 @@ from metrics.registry import METRICS
 from metrics.stats import clopper_pearson, poisson_rate, zero_failure_upper
 from sim.core.events import json_ready
 from sim.errors import CLASS_LABELS, CLASSES
+from sim.validity import CHECKS as VALIDITY_CHECKS
 
 FORMAT = "proving-ground-report/2"
 KEY_METRICS = ("min_ttc_s", "min_time_headway_s", "min_distance_m", "max_decel_mps2")
@@ -339,7 +340,8 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
     coverage = _coverage(families, sut)
     files = evidence_files(folder_files(folder))
     digest = root_digest(files, stored)
-    domains = sorted(set().union(*(_domains_of(f) for f in {r["scenario_file"] for r in sut})))
+    domains_of = {f: _domains_of(f) for f in {r["scenario_file"] for r in sut}}
+    domains = sorted(set().union(*domains_of.values()))
     credibility = []
     for d in domains:
         decl = dict(getattr(get_domain(d), "credibility", {}))
@@ -355,6 +357,22 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
             for name, fam in sorted(used.items())
             if fam["sensors"].get(d) or fam["faults"].get(d)
         ] or ["every run used the domain's ideal observation, with no fault"]
+        decl["checks"] = [
+            f"{c.model}: {c.quantity} ≤ {c.limit:.4g} {c.unit} ({c.source})"
+            for c in VALIDITY_CHECKS
+            if c.domain == d
+        ]
+        in_domain = [r for r in sut if d in domains_of.get(r["scenario_file"], set())]
+        left = [
+            r
+            for r in in_domain
+            if (_num((r.get("metrics") or {}).get("validity_exceedances")) or 0) > 0
+        ]
+        decl["left_validity"] = {
+            "runs": len(left),
+            "of": len(in_domain),
+            "examples": [r["name"] for r in left[:10]],
+        }
         credibility.append({"domain": d, **decl})
     doc = {
         "format": FORMAT,
@@ -1385,6 +1403,26 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in c.get("models", {}).items())
             + "</ul>"
             + (f"<p>Validity: {e(c['validity'])}</p>" if c.get("validity") else "")
+            + (
+                "<p>Checked in every run (<code>validity_exceeded</code> events, metric "
+                "<code>validity_exceedances</code>):</p><ul>"
+                + "".join(f"<li>{e(x)}</li>" for x in c.get("checks", []))
+                + "</ul>"
+                if c.get("checks")
+                else ""
+            )
+            + (
+                f"<p><b>{c['left_validity']['runs']} of {c['left_validity']['of']} runs</b> left "
+                "a stated validity range"
+                + (
+                    ": " + e(", ".join(c["left_validity"]["examples"]))
+                    if c["left_validity"]["examples"]
+                    else ""
+                )
+                + ".</p>"
+                if c.get("left_validity")
+                else ""
+            )
             + "<p>Used in this campaign (sensor models and faults, per scenario family):</p><ul>"
             + "".join(f"<li>{e(x)}</li>" for x in c.get("used", []))
             + "</ul><p>Known limitations:</p><ul>"

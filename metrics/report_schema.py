@@ -153,6 +153,12 @@ class Credibility(_M):
     models: dict[str, str] = Field(default_factory=dict)
     validity: str | None = None
     limitations: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(
+        default_factory=list, description="the validity limits checked in every run"
+    )
+    left_validity: dict[str, Any] | None = Field(
+        None, description="runs that left a stated validity range: runs, of, examples"
+    )
     used: list[str] = Field(
         default_factory=list,
         description="what this campaign's runs used, per scenario family: declared sensor "

@@ -31,6 +31,7 @@ from sim.core.rollout import RunResult, rollout
 from sim.errors import UsageError
 from sim.scenario.load import LoadedScenario
 from sim.scenario.yamlio import canonical_json
+from sim.validity import validity_events
 
 DEPENDENCIES = ("numpy", "shapely", "pydantic", "PyYAML", "rich", "scipy")
 
@@ -121,6 +122,9 @@ def run_loaded(
     agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params, agent_options)
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s, observer=observer)
+    extra = validity_events(result.log)
+    if extra:  # where the run left a model's stated validity (the credibility section)
+        result.events = sorted([*result.events, *extra], key=lambda e: e.tick)
     for eid, agent in agents.items():
         ident = agent_identity(agent)
         info = result.agents.setdefault(eid, {})
