@@ -425,8 +425,16 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
             "evidence_files": files,
         },
         "credibility": credibility,
+        # executed evidence: the models against closed forms, at report time
+        "verification": _selftest(),
     }
     return json_ready(doc)
+
+
+def _selftest() -> dict[str, Any]:
+    from sim.selftest import run
+
+    return run()
 
 
 def _coverage(families: list[dict[str, Any]], sut: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -1428,6 +1436,25 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             + "</ul><p>Known limitations:</p><ul>"
             + "".join(f"<li>{e(x)}</li>" for x in c.get("limitations", []))
             + "</ul>"
+        )
+    v = doc.get("verification")
+    if v:
+        parts.append(
+            "<h3 id='verification'>Model verification (executed when this report was made)</h3>"
+            "<p class='small'>The simulator's models against closed forms written from the "
+            "published definitions (<code>pground selftest</code>); versions: "
+            + e(", ".join(f"{k} {x}" for k, x in v["versions"].items()))
+            + "</p><table><tr><th>check</th><th>model</th><th>expected</th><th>simulator</th>"
+            "<th>tolerance</th><th>source</th><th>result</th></tr>"
+            + "".join(
+                f"<tr><td>{e(c['name'])}</td><td>{e(c['model'])}</td>"
+                f"<td>{c['expected']:.10g} {e(c['unit'])}</td>"
+                f"<td>{c['actual']:.10g} {e(c['unit'])}</td><td>{c['tolerance']:.3g}</td>"
+                f"<td>{e(c['source'])}</td><td class='{'pass' if c['passed'] else 'fail'}'>"
+                f"{'pass' if c['passed'] else 'FAIL'}</td></tr>"
+                for c in v["checks"]
+            )
+            + "</table>"
         )
     parts.append(f"</main><script>{JS}</script></body></html>")
     return "".join(parts)

@@ -188,3 +188,8 @@ class Report(_M):
     metric_definitions: list[MetricDefinition]
     provenance: Provenance
     credibility: list[Credibility]
+    verification: dict[str, Any] | None = Field(
+        None,
+        description="pground selftest at report time: each model check's expected and "
+        "simulated value, tolerance, source, and the versions",
+    )

@@ -379,6 +379,32 @@ def cmd_diff(args: argparse.Namespace, out: Console) -> int:
     return code
 
 
+def cmd_selftest(args: argparse.Namespace, out: Console) -> int:
+    from sim.selftest import run
+
+    doc = run()
+    if args.out:
+        Path(args.out).write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    if args.json:
+        print(json.dumps(doc, indent=1, sort_keys=True))
+        return EXIT_PASS if doc["passed"] else EXIT_FAIL
+    t = Table(title="model verification against closed forms", title_justify="left")
+    for col in ("check", "expected", "simulator", "tolerance", "unit", "result"):
+        t.add_column(col)
+    for c in doc["checks"]:
+        t.add_row(
+            c["name"],
+            f"{c['expected']:.10g}",
+            f"{c['actual']:.10g}",
+            f"{c['tolerance']:.3g}",
+            c["unit"],
+            "[green]pass[/]" if c["passed"] else "[red]FAIL[/]",
+        )
+    out.print(t)
+    out.print(", ".join(f"{k} {v}" for k, v in doc["versions"].items()))
+    return EXIT_PASS if doc["passed"] else EXIT_FAIL
+
+
 def cmd_keygen(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.verify import keygen
 
@@ -966,6 +992,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="compare campaigns of different suites anyway"
     )
     df.add_argument("--html", metavar="FILE", help="also write a side-by-side HTML page")
+
+    st = command(
+        "selftest",
+        cmd_selftest,
+        "check the simulator's models against closed forms",
+        "Run the analytic checks (stopping distance, jerk-limited stop, TTC, the R157 "
+        "braking profile, CPA, Nomoto, Davis resistance) and print expected and simulated "
+        "values with the versions they ran with; reports include the same table. Exit 0 "
+        "when all agree within their tolerance, 1 if not.",
+    )
+    st.add_argument("--json", action="store_true", help="print the results as JSON")
+    st.add_argument("--out", metavar="FILE", help="also write the results as JSON")
 
     kg = command(
         "keygen",

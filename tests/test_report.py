@@ -82,6 +82,7 @@ def test_report_content(campaign):
     assert doc["credibility"][0]["domain"] == "road" and doc["credibility"][0]["limitations"]
     html = (campaign / "report.html").read_text()
     assert "3 of 15 tests exercised" in html and "not covered" in html
+    assert doc["verification"]["passed"] and "id='verification'" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     assert "data:image/png;base64," in html  # a still of the failure
     import base64
