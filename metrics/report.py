@@ -427,6 +427,12 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
         "credibility": credibility,
         # executed evidence: the models against closed forms, at report time
         "verification": _selftest(),
+        # and the step-size study, when `--convergence` made one
+        "convergence": (
+            json.loads((folder / "convergence.json").read_text())
+            if (folder / "convergence.json").exists()
+            else None
+        ),
     }
     return json_ready(doc)
 
@@ -908,7 +914,7 @@ code{background:#f3f3f3;padding:1px 4px;word-break:break-all}
 .still{border:1px solid #ccc;margin:6px 0;width:100%;max-width:760px}
 .fam{display:flex;flex-wrap:wrap;align-items:flex-start}details{margin:8px 0}
 #pager button{margin:0 2px}
-tr.uncovered td{color:#999}details.raw{display:inline;margin:0 0 0 6px}
+tr.uncovered td{color:#999}tr.bad td{background:#fde0d0}details.raw{display:inline;margin:0 0 0 6px}
 details.raw summary{color:#777;font-size:11px}
 @media print{nav,#pager,#filter,#verdict,details.raw{display:none}header{background:#fff;
 color:#000;border-bottom:2px solid #000}main{max-width:none;padding:0}
@@ -1436,6 +1442,41 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             + "</ul><p>Known limitations:</p><ul>"
             + "".join(f"<li>{e(x)}</li>" for x in c.get("limitations", []))
             + "</ul>"
+        )
+    cv = doc.get("convergence")
+    if cv:
+        flagged = set(cv["sensitive"])
+        parts.append(
+            "<h3 id='convergence'>Step-size convergence</h3><p class='small'>"
+            + e(cv["method"])
+            + (
+                f". <b>Step-size sensitive: {e(', '.join(sorted(flagged)))}</b> — their "
+                "verdicts depend on the time step."
+                if flagged
+                else ". Every verdict holds at the finer steps."
+            )
+            + "</p><table><tr><th>run</th><th>dt (s)</th><th>verdicts</th>"
+            + "".join(f"<th>{e(m)}</th>" for m in ("collisions", "min_ttc_s", "min_distance_m"))
+            + "</tr>"
+            + "".join(
+                f"<tr class='{'bad' if r.get('sensitive') else ''}'><td>{e(r['name'])}</td>"
+                + (
+                    f"<td colspan='5'>{e(r['error'])}</td>"
+                    if r.get("error")
+                    else "<td>"
+                    + " / ".join(_f(x, 3) for x in r["dt_s"])
+                    + "</td><td>"
+                    + e(" / ".join(r["verdicts"]))
+                    + "</td>"
+                    + "".join(
+                        "<td>" + " / ".join(_f(x) for x in r["metrics"][m]) + "</td>"
+                        for m in ("collisions", "min_ttc_s", "min_distance_m")
+                    )
+                )
+                + "</tr>"
+                for r in cv["runs"]
+            )
+            + "</table>"
         )
     v = doc.get("verification")
     if v:

@@ -188,6 +188,11 @@ class Report(_M):
     metric_definitions: list[MetricDefinition]
     provenance: Provenance
     credibility: list[Credibility]
+    convergence: dict[str, Any] | None = Field(
+        None,
+        description="the step-size study of `--convergence` (convergence.json): runs re-run "
+        "at dt/2 and dt/4, verdicts and key metrics, the step-size sensitive ones",
+    )
     verification: dict[str, Any] | None = Field(
         None,
         description="pground selftest at report time: each model check's expected and "

@@ -286,6 +286,8 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
     if not summary.interrupted:
         from metrics.report import write
 
+        if args.convergence:
+            _convergence(folder, args.convergence, out)
         paths = write(folder)
         out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
     return summary.exit_code
@@ -299,6 +301,8 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
         raise UsageError(
             f"{folder}: neither a campaign folder (results.sqlite) nor a run folder (log.npz)"
         )
+    if args.convergence:
+        _convergence(folder, args.convergence, out)
     paths = write(folder)
     out.print(
         f"wrote {paths['html']}, {paths['json'].name}, {paths['junit'].name}, "
@@ -309,6 +313,20 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
 
         out.print(f"signed the root digest: {sign(folder, Path(args.sign))}")
     return EXIT_PASS
+
+
+def _convergence(folder: Path, k: int, out: Console) -> None:
+    from sim.runner.convergence import convergence
+
+    if not (folder / "results.sqlite").exists():
+        raise UsageError(f"{folder}: --convergence needs a campaign folder")
+    out.print(f"convergence: re-running up to {k} runs at dt/2 and dt/4 …")
+    doc = convergence(folder, k)
+    flagged = doc["sensitive"]
+    out.print(
+        f"convergence: {len(doc['runs'])} runs re-run; "
+        + (f"[yellow]step-size sensitive: {', '.join(flagged)}[/]" if flagged else "verdicts hold")
+    )
 
 
 def cmd_verify(args: argparse.Namespace, out: Console) -> int:
@@ -939,6 +957,14 @@ def build_parser() -> argparse.ArgumentParser:
         "failures it could not avoid either are reported as not preventable",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress output")
+    s.add_argument(
+        "--convergence",
+        type=int,
+        metavar="K",
+        help="re-run the failed runs and the passing runs nearest the pass/fail boundary "
+        "(K in all) at dt/2 and dt/4; the report flags runs whose verdict changes "
+        "(step-size sensitive)",
+    )
 
     rp = command(
         "report",
@@ -952,6 +978,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--sign",
         metavar="KEY",
         help="sign the root digest with this Ed25519 private key (PEM; `pground keygen` makes one)",
+    )
+    rp.add_argument(
+        "--convergence",
+        type=int,
+        metavar="K",
+        help="re-run the failed runs and the passing runs nearest the pass/fail boundary "
+        "(K in all) at dt/2 and dt/4; the report flags runs whose verdict changes "
+        "(step-size sensitive)",
     )
 
     vf = command(

@@ -576,3 +576,32 @@ def test_a_sampled_campaign_says_so_and_shows_parameters_in_the_suite_s_units(tm
     assert "every pair of the 4 varied parameters" in html
     family = html.split("id='families'")[1].split("id='runs'")[0]
     assert family.count("<circle") == 6 * 6 and "km/h)</text>" in family
+
+
+def test_convergence_reruns_failed_and_boundary_runs_at_finer_steps(campaign, tmp_path):
+    """`pground report C --convergence 4`: the three failed runs (not preventable included)
+    and the passing run nearest its boundary re-run at dt/2 and dt/4; convergence.json is in
+    the digest and the report."""
+    c = tmp_path / "c"
+    shutil.copytree(campaign, c)
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "report", str(c), "--convergence", "4"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((c / "convergence.json").read_text())
+    names = [x["name"] for x in doc["runs"]]
+    assert names == ["alks_crossing_pedestrian", "alks_cut_in", "ncap_ccrs", "alks_lane_keep_curve"]
+    cut_in = doc["runs"][1]
+    assert cut_in["dt_s"] == [0.05, 0.025, 0.0125] and cut_in["verdicts"][0] == "fail"
+    assert len(cut_in["metrics"]["collisions"]) == 3
+    assert doc["sensitive"] == [x["name"] for x in doc["runs"] if len(set(x["verdicts"])) > 1]
+    report = json.loads((c / "report.json").read_text())
+    assert report["convergence"]["runs"][1]["name"] == "alks_cut_in"
+    assert "id='convergence'" in (c / "report.html").read_text()
+    assert (
+        verify(c).ok and "convergence.json" in json.loads((c / "digest.json").read_text())["files"]
+    )
