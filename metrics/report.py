@@ -357,6 +357,11 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
             for name, fam in sorted(used.items())
             if fam["sensors"].get(d) or fam["faults"].get(d)
         ] or ["every run used the domain's ideal observation, with no fault"]
+        decl["used"] += [
+            f"{name}: " + "; ".join(fam["map"][d])
+            for name, fam in sorted(used.items())
+            if fam["map"].get(d)
+        ]
         decl["checks"] = [
             f"{c.model}: {c.quantity} ≤ {c.limit:.4g} {c.unit} ({c.source})"
             for c in VALIDITY_CHECKS
@@ -494,6 +499,7 @@ def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[s
         fam: dict[str, Any] = {
             "sensors": defaultdict(list),
             "faults": defaultdict(list),
+            "map": defaultdict(list),
             "description": None,
             "tags": [],
         }
@@ -505,6 +511,10 @@ def _used_models(sut: list[dict[str, Any]], cwd: str | None) -> dict[str, dict[s
             sc = load_scenario(path, r.get("params") or {}).scenario
         except (ProvingGroundError, OSError):
             continue  # the file is gone or changed: verify says so
+        for dom, part in sc.map.model_dump(exclude_defaults=True).items():
+            feats = [k for k, v in part.items() if v not in (None, [], {}, False)]
+            if feats:
+                fam["map"][dom].append("map: " + ", ".join(sorted(feats)))
         fam["description"] = " ".join(sc.description.split()) or None
         fam["tags"] = list(sc.tags)
         domain = {e.id: e.domain for e in sc.entities}
@@ -943,7 +953,8 @@ function row(r){
     const td = document.createElement('td');
     if (k === 'name' && r.link) { const a = document.createElement('a');
       a.href = '#' + r.link; a.textContent = r.name; td.appendChild(a); }
-    else td.textContent = fmt(r[k]);
+    else td.textContent = fmt(r[k]) + (k === 'margin' && r.mu && r.margin !== null
+      ? ' ' + r.mu : '');
     if (k === 'v') td.className = r.v; tr.appendChild(td); }
   return tr;
 }
@@ -1011,6 +1022,23 @@ def _readable(details: dict[str, Any]) -> str:
             text = _f(v)
         out.append(f"{label.replace('_', ' ')} {text}{unit if text else ''}")
     return html.escape("; ".join(out))
+
+
+def _smallest_margin(criteria: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs table's margin cell: the smallest finite margin and its unit ('mu')."""
+    best = min(
+        (
+            (m, c)
+            for c in criteria
+            for m in [_num(c.get("margin"))]
+            if m is not None and math.isfinite(m)
+        ),
+        default=None,
+        key=lambda mc: mc[0],
+    )
+    if best is None:
+        return {"margin": None, "mu": None}
+    return {"margin": best[0], "mu": _unit(best[1]).strip() or None}
 
 
 def _anchor(name: str) -> str:
@@ -1260,14 +1288,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             "faults": "; ".join(
                 f"{f['fault']} {_f(f['start_s'], 3)}–{_f(f['end_s'], 3)} s" for f in r["faults"]
             ),
-            "margin": min(
-                (
-                    m
-                    for m in (_num(c.get("margin")) for c in r["criteria"])
-                    if m is not None and math.isfinite(m)
-                ),
-                default=None,
-            ),
+            **_smallest_margin(r["criteria"]),
         }
         for r in doc["runs"]
     ]

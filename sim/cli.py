@@ -315,6 +315,15 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
     return EXIT_PASS
 
 
+CONVERGENCE: dict[str, Any] = {
+    "type": int,
+    "metavar": "K",
+    "help": "re-run the failed runs and the passing runs nearest the pass/fail boundary "
+    "(K in all) at dt/2 and dt/4; the report flags runs whose verdict changes "
+    "(step-size sensitive)",
+}
+
+
 def _convergence(folder: Path, k: int, out: Console) -> None:
     from sim.runner.convergence import convergence
 
@@ -957,14 +966,7 @@ def build_parser() -> argparse.ArgumentParser:
         "failures it could not avoid either are reported as not preventable",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress output")
-    s.add_argument(
-        "--convergence",
-        type=int,
-        metavar="K",
-        help="re-run the failed runs and the passing runs nearest the pass/fail boundary "
-        "(K in all) at dt/2 and dt/4; the report flags runs whose verdict changes "
-        "(step-size sensitive)",
-    )
+    s.add_argument("--convergence", **CONVERGENCE)
 
     rp = command(
         "report",
@@ -979,14 +981,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="sign the root digest with this Ed25519 private key (PEM; `pground keygen` makes one)",
     )
-    rp.add_argument(
-        "--convergence",
-        type=int,
-        metavar="K",
-        help="re-run the failed runs and the passing runs nearest the pass/fail boundary "
-        "(K in all) at dt/2 and dt/4; the report flags runs whose verdict changes "
-        "(step-size sensitive)",
-    )
+    rp.add_argument("--convergence", **CONVERGENCE)
 
     vf = command(
         "verify",

@@ -543,7 +543,8 @@ def test_credibility_describes_the_sensors_and_faults_that_ran(tmp_path):
 
 def test_credibility_of_a_campaign_without_sensors_or_faults(campaign):
     road = json.loads((campaign / "report.json").read_text())["credibility"][0]
-    assert road["used"] == ["every run used the domain's ideal observation, with no fault"]
+    assert road["used"][0] == "every run used the domain's ideal observation, with no fault"
+    assert "alks_cut_in: map: roads" in road["used"]  # and the map features each family used
     assert "ideal object list" in road["models"]["sensing"]
 
 
