@@ -163,7 +163,9 @@ def check_agent(
             report.add("loads", False, str(exc))
             return None, None, []
         probe = _Probe(agent)
-        others = {e.id: load_agent(e.agent, dict(e.agent_params)) for e in controlled}
+        others = {
+            e.id: load_agent(e.agent, dict(e.agent_params), from_file=True) for e in controlled
+        }
         others[target.id] = probe
         session = Session(sc, others, seed=seed)
         try:

@@ -7,6 +7,7 @@ Entry points are read lazily: only the one asked for is imported.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -46,10 +47,27 @@ def resolve(spec: str) -> str:
 
 
 def load_agent(
-    spec: str, params: dict[str, Any] | None = None, options: dict[str, Any] | None = None
+    spec: str,
+    params: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    *,
+    from_file: bool = False,
+    allow_file_agents: bool = False,
 ) -> Any:
     """Instantiate the agent ``spec`` with keyword ``params``; errors name the agent.
-    ``options`` (a :class:`~agents.remote.RemoteOptions` as a dict) apply to ``cmd:`` agents."""
+    ``options`` (a :class:`~agents.remote.RemoteOptions` as a dict) apply to ``cmd:`` agents.
+
+    ``from_file``: the spec comes from a scenario file or a stored campaign, not from the
+    person at the command line. Such a spec may name only an installed entry point or a
+    ``module:Class`` that is an Agent class (checked before anything is called); a
+    ``cmd:`` program or any other callable runs only with ``allow_file_agents``
+    (``--allow-file-agents``): a file never executes code by itself."""
+    strict = from_file and not allow_file_agents
+    if strict and spec.startswith("cmd:"):
+        raise AgentError(
+            f"agent {spec!r}: a scenario file cannot start a program; run a file's cmd: "
+            "agent only with --allow-file-agents (or give the agent with --agent)"
+        )
     if spec.startswith("cmd:"):
         from agents.remote import RemoteAgent, RemoteOptions
 
@@ -74,6 +92,15 @@ def load_agent(
         public = [n for n in dir(module) if not n.startswith("_")]
         raise AgentError(
             f"agent {spec!r}: module '{module_name}' has no '{attr}'.{suggest(attr, public)}"
+        )
+    if strict and not (
+        inspect.isclass(cls)
+        and callable(getattr(cls, "reset", None))
+        and callable(getattr(cls, "act", None))
+    ):
+        raise AgentError(
+            f"agent {spec!r}: {target} is not an Agent class (with reset and act); a file may "
+            "name only agent classes (--allow-file-agents lifts this)"
         )
     try:
         agent = cls(**(params or {}))

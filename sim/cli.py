@@ -153,6 +153,7 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
         agent_params=_kv(args.agent_param, "--agent-param"),
         observer=live,
         agent_options=_agent_options(args),
+        allow_file_agents=args.allow_file_agents,
     )
     folder = None
     if not args.no_save:
@@ -281,13 +282,14 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         progress=not args.no_progress,
         argv=sys.argv,
         agent_options=_agent_options(args),
+        allow_file_agents=args.allow_file_agents,
     )
     _print_campaign(folder, summary, out)
     if not summary.interrupted:
         from metrics.report import write
 
         if args.convergence:
-            _convergence(folder, args.convergence, out)
+            _convergence(folder, args.convergence, out, args.allow_file_agents)
         paths = write(folder)
         out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
     return summary.exit_code
@@ -302,7 +304,7 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
             f"{folder}: neither a campaign folder (results.sqlite) nor a run folder (log.npz)"
         )
     if args.convergence:
-        _convergence(folder, args.convergence, out)
+        _convergence(folder, args.convergence, out, args.allow_file_agents)
     paths = write(folder)
     out.print(
         f"wrote {paths['html']}, {paths['json'].name}, {paths['junit'].name}, "
@@ -315,6 +317,12 @@ def cmd_report(args: argparse.Namespace, out: Console) -> int:
     return EXIT_PASS
 
 
+ALLOW_FILE_AGENTS: dict[str, Any] = {
+    "action": "store_true",
+    "help": "let scenario files (and stored campaigns) run the agents they name even when "
+    "those are cmd: programs or not Agent classes; without it a file can name only installed "
+    "agents and Agent classes, and never executes code",
+}
 CONVERGENCE: dict[str, Any] = {
     "type": int,
     "metavar": "K",
@@ -324,13 +332,13 @@ CONVERGENCE: dict[str, Any] = {
 }
 
 
-def _convergence(folder: Path, k: int, out: Console) -> None:
+def _convergence(folder: Path, k: int, out: Console, allow_file_agents: bool = False) -> None:
     from sim.runner.convergence import convergence
 
     if not (folder / "results.sqlite").exists():
         raise UsageError(f"{folder}: --convergence needs a campaign folder")
     out.print(f"convergence: re-running up to {k} runs at dt/2 and dt/4 …")
-    doc = convergence(folder, k)
+    doc = convergence(folder, k, allow_file_agents=allow_file_agents)
     flagged = doc["sensitive"]
     out.print(
         f"convergence: {len(doc['runs'])} runs re-run; "
@@ -345,6 +353,7 @@ def cmd_verify(args: argparse.Namespace, out: Console) -> int:
         Path(args.campaign),
         rerun=args.rerun,
         recompute=args.recompute,
+        allow_file_agents=args.allow_file_agents,
         key=Path(args.key) if args.key else None,
         seed=args.seed,
     )
@@ -835,6 +844,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="ID",
             help="which controlled entity --agent drives (default: the first)",
         )
+        sp.add_argument("--allow-file-agents", **ALLOW_FILE_AGENTS)
         remote_opts(sp)
 
     def remote_opts(sp: argparse.ArgumentParser) -> None:
@@ -982,6 +992,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign the root digest with this Ed25519 private key (PEM; `pground keygen` makes one)",
     )
     rp.add_argument("--convergence", **CONVERGENCE)
+    rp.add_argument("--allow-file-agents", **ALLOW_FILE_AGENTS)
 
     vf = command(
         "verify",
@@ -998,6 +1009,7 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("--rerun", type=int, default=0, metavar="K", help="re-run K sampled runs")
     vf.add_argument("--seed", type=int, default=0, help="seed of the --rerun sample")
     vf.add_argument("--key", metavar="PUB", help="the signer's public key (PEM)")
+    vf.add_argument("--allow-file-agents", **ALLOW_FILE_AGENTS)
     vf.add_argument(
         "--recompute",
         action="store_true",

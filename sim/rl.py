@@ -245,7 +245,9 @@ class Episode:
         from agents.loading import load_agent
         from sim.core.rollout import Session
 
-        agents = {e.id: load_agent(e.agent, dict(e.agent_params)) for e in self.others}
+        agents = {
+            e.id: load_agent(e.agent, dict(e.agent_params), from_file=True) for e in self.others
+        }
         return Session(self.loaded.scenario, agents, seed=seed, external=self.external)
 
     def pick_seed(self, seed: int | None, rng: np.random.Generator) -> int:

@@ -55,6 +55,7 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
             entity=job["entity"],
             seed=job["seed"],
             agent_options=job.get("agent_options"),
+            allow_file_agents=bool(job.get("allow_file_agents")),
         )
         eid, row["agent"] = next(iter(out.agents.items()))
         info = out.result.agents.get(eid, {})
@@ -78,7 +79,11 @@ def execute_job(job: dict[str, Any], campaign_dir: str, keep_logs: KeepLogs) -> 
             row["reason"] = f"{out.result.reason}; failed: {', '.join(failed)}"
         if keep_logs == "all" or (keep_logs == "failures" and out.verdict != "pass"):
             rel = Path("runs") / job["name"]
-            write_run_folder(out, Path(campaign_dir) / rel, force=True)
+            runs = (Path(campaign_dir) / "runs").resolve()
+            target = (Path(campaign_dir) / rel).resolve()
+            if target.parent != runs:  # a name must never reach outside the campaign
+                raise UsageError(f"run name {job['name']!r} would leave {runs}; not written")
+            write_run_folder(out, target, force=True)
             row["run_dir"] = str(rel)
     except ScenarioError as exc:
         row.update(verdict="invalid", error=exc.problems[0])
@@ -422,8 +427,10 @@ def run_campaign(
     progress: bool = True,
     argv: list[str] | None = None,
     agent_options: dict[str, Any] | None = None,
+    allow_file_agents: bool = False,
 ) -> CampaignSummary:
-    """Run (or continue, with ``resume``) every job of ``suite`` into the folder ``out``."""
+    """Run (or continue, with ``resume``) every job of ``suite`` into the folder ``out``.
+    ``allow_file_agents``: the scenario files may run the cmd: agents they name."""
     from rich.console import Console
 
     from sim.runner.run import package_versions
@@ -496,7 +503,17 @@ def run_campaign(
 
     try:
         with bar:
-            ex.run(({**j.to_dict(), "agent_options": agent_options} for j in todo), done)
+            ex.run(
+                (
+                    {
+                        **j.to_dict(),
+                        "agent_options": agent_options,
+                        "allow_file_agents": allow_file_agents,
+                    }
+                    for j in todo
+                ),
+                done,
+            )
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -39,7 +39,7 @@ def pick(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     return (failed + near)[:k]
 
 
-def convergence(folder: Path, k: int = 10) -> dict[str, Any]:
+def convergence(folder: Path, k: int = 10, *, allow_file_agents: bool = False) -> dict[str, Any]:
     """Re-run ``k`` runs of the campaign in ``folder`` at dt/2 and dt/4; write and return
     ``convergence.json``."""
     from metrics.report import file_sha256, stored_rows
@@ -71,7 +71,13 @@ def convergence(folder: Path, k: int = 10) -> dict[str, Any]:
             finer = dataclasses.replace(
                 base, scenario=base.scenario.model_copy(update={"dt": dt0 / f})
             )
-            out = run_loaded(finer, agent=row.get("agent"), seed=row["seed"])
+            out = run_loaded(
+                finer,
+                agent=row.get("agent"),
+                seed=row["seed"],
+                trusted_agent=False,  # read back from the store: a file's word
+                allow_file_agents=allow_file_agents,
+            )
             verdicts.append(out.verdict)
             for m in KEY_METRICS:
                 v = out.metrics.get(m)

@@ -84,6 +84,8 @@ def build_agents(
     entity: str | None,
     agent_params: dict[str, Any] | None = None,
     agent_options: dict[str, Any] | None = None,
+    allow_file_agents: bool = False,
+    trusted_agent: bool = True,
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]]]:
     """Agents for every controlled entity: the scenario's defaults, with ``agent`` and/or
     ``agent_params`` replacing those of the entity under test (``entity``, default: the
@@ -102,7 +104,11 @@ def build_agents(
             params = dict(agent_params)
         else:  # the scenario's agent_params belong to the scenario's agent
             params = dict(e.agent_params) if spec == e.agent else {}
-        agents[e.id] = load_agent(spec, params, agent_options)
+        # the file's choice (or one read back from a stored campaign), not the user's
+        from_file = not (agent and e.id == target and trusted_agent)
+        agents[e.id] = load_agent(
+            spec, params, agent_options, from_file=from_file, allow_file_agents=allow_file_agents
+        )
         specs[e.id], kwargs[e.id] = spec, params
     return agents, specs, kwargs
 
@@ -116,10 +122,16 @@ def run_loaded(
     agent_params: dict[str, Any] | None = None,
     observer: Any = None,
     agent_options: dict[str, Any] | None = None,
+    allow_file_agents: bool = False,
+    trusted_agent: bool = True,
 ) -> RunOutcome:
     """Run a loaded scenario and evaluate its criteria (nothing is written). ``observer``
-    watches the run as it computes (the live viewer)."""
-    agents, specs, kwargs = build_agents(loaded, agent, entity, agent_params, agent_options)
+    watches the run as it computes (the live viewer). Agents a file names are held to
+    what a file may name (agents/loading.py) unless ``allow_file_agents``; ``agent`` is the
+    user's unless ``trusted_agent`` is False (a spec read back from a stored campaign)."""
+    agents, specs, kwargs = build_agents(
+        loaded, agent, entity, agent_params, agent_options, allow_file_agents, trusted_agent
+    )
     s = loaded.scenario.seed if seed is None else seed
     result = rollout(loaded.scenario, agents, seed=s, observer=observer)
     extra = validity_events(result.log)

@@ -31,7 +31,7 @@ from pydantic import Field, ValidationError
 from sim.errors import ScenarioError, suggest
 from sim.runner.outcomes import AvoidableBy
 from sim.runner.variation import Variation, display_units, expand, repetition_seed
-from sim.scenario.model import StrictModel
+from sim.scenario.model import SAFE_NAME, StrictModel
 from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
@@ -39,7 +39,12 @@ SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
 class SuiteEntryModel(Variation):
     path: str = Field(description="scenario file or glob, relative to the suite file")
-    name: str | None = Field(None, description="family name (default: the file's stem)")
+    name: str | None = Field(
+        None,
+        pattern=SAFE_NAME,
+        description="family name (default: the file's stem); it names run folders, so "
+        "letters, digits, '_', '-', '.' only, not starting with '.'",
+    )
     seed: int | None = Field(None, ge=0, description="base seed (default: the scenario's)")
     avoidable_by: AvoidableBy | None = Field(
         None,
@@ -207,6 +212,11 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
                 continue
             loc = tuple(p for p in loc if p != "SuiteEntryModel")
             msg = err["msg"] if err["type"] != "extra_forbidden" else f"unknown field '{loc[-1]}'"
+            if err["type"] == "string_pattern_mismatch" and loc[-1] == "name":
+                msg = (
+                    f"{err['input']!r} cannot name run folders: letters, digits, '_', '-', "
+                    "'.' only, not starting with '.'"
+                )
             problems.append(f"{at(loc)}: {msg.removeprefix('Value error, ')}")
         raise ScenarioError(problems[0], problems) from None
     jobs: list[Job] = []

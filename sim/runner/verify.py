@@ -17,7 +17,7 @@ from metrics.report import (
     stored_digests,
     stored_rows,
 )
-from sim.errors import UsageError
+from sim.errors import ProvingGroundError, UsageError
 from sim.runner.classes import match_key
 from sim.runner.store import ResultsStore
 
@@ -105,6 +105,7 @@ def verify(
     recompute: bool = False,
     key: Path | None = None,
     seed: int = 0,
+    allow_file_agents: bool = False,
 ) -> VerifyResult:
     """Check a campaign (or run) folder against its digest.json: every file, every stored
     run (verdict, metrics, criteria), the root digest and the signature if any; re-run
@@ -171,7 +172,7 @@ def verify(
     cwd = json.loads((folder / "manifest.json").read_text()).get("cwd")
     base = Path(cwd) if cwd else None
     if rerun:
-        _rerun(rows, rerun, seed, res, base)
+        _rerun(rows, rerun, seed, res, base, allow_file_agents)
     if recompute:
         _recompute(folder, rows, res, base)
     return res
@@ -241,7 +242,12 @@ def _check_signature(sig_file: Path, digest: str, key: Path | None, res: VerifyR
 
 
 def _rerun(
-    rows: list[dict[str, Any]], k: int, seed: int, res: VerifyResult, cwd: Path | None
+    rows: list[dict[str, Any]],
+    k: int,
+    seed: int,
+    res: VerifyResult,
+    cwd: Path | None,
+    allow_file_agents: bool = False,
 ) -> None:
     from sim.runner.run import run_loaded
     from sim.scenario.load import load_scenario
@@ -253,9 +259,17 @@ def _rerun(
         path = _scenario_path(row, res, cwd)
         if path is None:
             continue
-        out = run_loaded(
-            load_scenario(path, row.get("params") or {}), agent=row.get("agent"), seed=row["seed"]
-        )
+        try:
+            out = run_loaded(
+                load_scenario(path, row.get("params") or {}),
+                agent=row.get("agent"),
+                seed=row["seed"],
+                trusted_agent=False,  # read back from the store: a file's word
+                allow_file_agents=allow_file_agents,
+            )
+        except ProvingGroundError as exc:
+            res.problems.append(f"{row['name']}: cannot re-run: {exc}")
+            continue
         res.reran += 1
         if out.result.log.digest() != row["log_sha256"]:
             res.problems.append(

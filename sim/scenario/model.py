@@ -20,6 +20,8 @@ from sim.units import Duration
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+#: A name that becomes a folder: no '/', and not '.', '..' or hidden.
+SAFE_NAME = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$"
 
 
 Operator = Literal[">=", "<=", ">", "<", "==", "!="]

@@ -24,10 +24,59 @@ def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
     return loads_with_lines(text, str(path))
 
 
+#: Bounds on what a file may expand to (alias bombs, deep nesting, self-reference): far
+#: above any real scenario or suite (the largest shipped file has a few thousand nodes).
+MAX_NODES = 500_000
+MAX_ALIASES = 10_000
+MAX_DEPTH = 64
+#: libyaml's parser when PyYAML has it (100x faster on big files; marks keep the lines)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for kv in node.value for x in kv]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_shape(root: yaml.Node, name: str) -> None:
+    """Refuse a node graph that expands beyond the bounds (each alias counts as a copy of
+    what it names), that nests too deep or that refers to itself — before anything walks
+    or builds it (a 1 kB file can otherwise expand to 10^9 nodes)."""
+    size: dict[int, int | None] = {}  # id -> expanded node count (None: being counted)
+    aliases = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        where = f"{name}:{node.start_mark.line + 1}"
+        if done:
+            total = 1 + sum(size[id(k)] or 0 for k in _children(node))
+            if total > MAX_NODES:
+                raise ScenarioError(
+                    f"{where}: expands to more than {MAX_NODES:,} values (aliases of aliases?)"
+                )
+            size[id(node)] = total
+            continue
+        if id(node) in size:  # met before: an alias (or a value inside itself)
+            if size[id(node)] is None:
+                raise ScenarioError(f"{where}: an alias refers to a value that contains it")
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ScenarioError(f"{where}: more than {MAX_ALIASES:,} aliases")
+            continue
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        size[id(node)] = None
+        stack.append((node, depth, True))
+        stack.extend((kid, depth + 1, False) for kid in _children(node))
+
+
 def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     """As :func:`load_with_lines` for a string; ``name`` labels errors."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -35,9 +84,10 @@ def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
         raise ScenarioError(f"{name}{where}: not valid YAML/JSON: {problem}") from None
     if node is None:
         raise ScenarioError(f"{name}: the file is empty")
+    _check_shape(node, name)
     lines: dict[Loc, int] = {}
     _walk(node, (), lines)
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:

@@ -1,0 +1,152 @@
+"""Hostile input (issue 18, first items): names that would leave the campaign folder,
+scenario files that name programs or arbitrary callables as agents, YAML alias bombs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from rich.console import Console
+
+from sim.errors import AgentError, ScenarioError
+from sim.runner.campaign import execute_job, run_campaign
+from sim.runner.run import run_loaded
+from sim.runner.suite import load_suite
+from sim.scenario import load_scenario
+from sim.scenario.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, loads_with_lines
+from tests.conftest import ROOT, SCENARIOS
+
+QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+CUT_IN = SCENARIOS / "road" / "alks_cut_in.yaml"
+
+
+# ---------------------------------------------------------------- 1. path traversal
+@pytest.mark.parametrize("name", ["../../victim", "..", ".hidden", "a/b", "x\\..\\y"])
+def test_a_suite_entry_name_cannot_leave_the_campaign(tmp_path, name):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: evil\nscenarios:\n  - {{path: {CUT_IN}, name: '{name}'}}\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_suite(suite)
+    assert exc.value.problems[0].startswith(f"{suite}:3: scenarios[0].name:")
+    assert "cannot name run folders" in exc.value.problems[0]
+
+
+def test_a_job_whose_name_escapes_is_not_written_and_nothing_outside_is_touched(tmp_path):
+    """Even a job built by hand (not from a suite file) cannot write or replace a folder
+    outside the campaign's runs/: a victim folder with a manifest.json survives."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "manifest.json").write_text("{}")
+    (victim / "keep.txt").write_text("mine")
+    from sim.runner.suite import Job
+
+    j = Job("../../victim", "f", CUT_IN, {}, 1, "0" * 64, agent="constant-speed")
+    camp = tmp_path / "c" / "inner"
+    camp.mkdir(parents=True)
+    row = execute_job({**j.to_dict(), "agent_options": None}, str(camp), "all")
+    assert row["verdict"] == "error" and "would leave" in row["error"]
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert not (camp / "runs").exists() or not any((camp / "runs").iterdir())
+
+
+# ---------------------------------------------------------------- 2. files never execute code
+def _scenario(tmp_path, agent: str, params: str = "") -> str:
+    path = tmp_path / "pwn.yaml"
+    path.write_text(
+        "schema_version: 1\nid: pwn\nname: pwn\ndescription: names a program\ndt: 0.1\n"
+        "duration: 1\nmap: {road: {roads: [{id: r, geometry: [{line: 200 m}]}]}}\n"
+        "entities:\n"
+        f"  - {{id: ego, domain: road, road: r, s: 20 m, speed: 5 m/s, agent: {agent!r}"
+        f"{params}}}\n"
+    )
+    return str(path)
+
+
+def test_a_scenario_file_cannot_start_a_program(tmp_path):
+    marker = tmp_path / "PWNED"
+    path = _scenario(tmp_path, f"cmd:touch {marker}")
+    with pytest.raises(AgentError, match="cannot start a program"):
+        run_loaded(load_scenario(path))
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "run", path, "--no-save"], capture_output=True, text=True
+    )
+    assert r.returncode == 3 and "--allow-file-agents" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not marker.exists()
+    # the explicit flag, or the same program given on the command line, runs it
+    for extra in (["--allow-file-agents"], ["--agent", f"cmd:touch {marker}"]):
+        subprocess.run(
+            [sys.executable, "-m", "sim", "run", path, "--no-save", *extra],
+            capture_output=True,
+            timeout=120,
+        )
+        assert marker.exists()  # touched (the run itself then fails: touch is no agent)
+        marker.unlink()
+
+
+def test_a_scenario_file_cannot_call_an_arbitrary_callable(tmp_path):
+    marker = tmp_path / "PWNED2"
+    path = _scenario(tmp_path, "os:system", f", agent_params: {{command: 'touch {marker}'}}")
+    with pytest.raises(AgentError, match="not an Agent class"):
+        run_loaded(load_scenario(path))
+    assert not marker.exists()
+
+
+def test_a_campaign_of_a_file_naming_a_program_runs_nothing(tmp_path):
+    marker = tmp_path / "PWNED3"
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: s\nscenarios:\n  - {_scenario(tmp_path, f'cmd:touch {marker}')}\n")
+    s = run_campaign(
+        load_suite(suite), tmp_path / "c", executor="serial", console=QUIET, progress=False
+    )
+    assert s.counts["error"] == 1 and not marker.exists()
+
+
+# ---------------------------------------------------------------- 3. YAML bombs
+def _laughs(levels: int = 9) -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    prev = "a"
+    for c in "bcdefghijk"[: levels - 1]:
+        lines.append(f"{c}: &{c} [" + ",".join([f"*{prev}"] * 9) + "]")
+        prev = c
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_laughs(), f"expands to more than {MAX_NODES:,} values"),
+        ("a: &a [1]\nb: [" + ",".join(["*a"] * (MAX_ALIASES + 5)) + "]\n", "aliases"),
+        ("x: &x\n  - *x\n", "refers to a value that contains it"),
+        ("a: " + "[" * (MAX_DEPTH + 10) + "]" * (MAX_DEPTH + 10) + "\n", "nested more than"),
+    ],
+    ids=["billion-laughs", "many-aliases", "recursive", "deep"],
+)
+def test_yaml_bombs_are_refused_at_once(text, message):
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match=message) as exc:
+        loads_with_lines(text, "bomb.yaml")
+    assert time.perf_counter() - t0 < 2.0
+    assert exc.value.problems[0].startswith("bomb.yaml:")
+
+
+def test_validate_refuses_a_bomb_with_one_line_and_exit_2(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_laughs())
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(bomb)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 2 and f"{bomb}:6: expands to more than" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ordinary_aliases_still_work():
+    data, _ = loads_with_lines("base: &b {speed: 10}\nx: *b\ny: [*b, *b]\n", "ok.yaml")
+    assert data["x"] == {"speed": 10} and data["y"] == [{"speed": 10}] * 2
