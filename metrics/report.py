@@ -991,6 +991,11 @@ def _sampling_html(sample: dict[str, Any] | None) -> str:
     )
 
 
+def _param_text(value: Any, unit: str | None) -> str:
+    """A parameter as plain text for the runs table (numbers in the suite's unit)."""
+    return _in_unit(value, unit) if _num(value) is not None else str(value)
+
+
 def _in_unit(value: Any, unit: str | None) -> str:
     """An SI value shown in the unit the suite file used ('60 km/h'), or as is."""
     from sim.units import from_si
@@ -1277,8 +1282,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             "v": r["classification"],
             # a link to the run's details, where the report has them
             "link": _anchor(r["name"]) if r["name"] in detailed else None,
+            # plain text: the page sets it as textContent (escaping it here would show &lt;)
             "params": " ".join(
-                f"{k}={_in_unit(v, units_of.get(r['family'], {}).get(k))}"
+                f"{k}={_param_text(v, units_of.get(r['family'], {}).get(k))}"
                 for k, v in sorted(r["params"].items())
             ),
             "ttc": _num(r["metrics"].get("min_ttc_s")),
@@ -1321,7 +1327,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         "</button><button onclick='go(1)'>›</button></span></p>"
         f"<table id='runs-table'><thead><tr>{head}</tr></thead><tbody id='runs-body'></tbody>"
         "</table><script type='application/json' id='runs-data'>"
-        + json.dumps(data).replace("</", "<\\/")
+        # no '<' may reach the HTML parser from the data: '<!--' in a name or a parameter
+        # would otherwise swallow the rest of the page
+        + json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         + "</script>"
     )
     # 4. failures

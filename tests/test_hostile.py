@@ -150,3 +150,78 @@ def test_validate_refuses_a_bomb_with_one_line_and_exit_2(tmp_path):
 def test_ordinary_aliases_still_work():
     data, _ = loads_with_lines("base: &b {speed: 10}\nx: *b\ny: [*b, *b]\n", "ok.yaml")
     assert data["x"] == {"speed": 10} and data["y"] == [{"speed": 10}] * 2
+
+
+# ---------------------------------------------------------------- 4. report injection
+def test_a_hostile_parameter_value_cannot_hide_the_report(tmp_path):
+    """A text parameter '<!--<script>…' (the runs table's data is embedded JSON): no '<'
+    of it reaches the HTML, the page keeps every section, and the runs table shows the
+    text as it is (not escaped twice)."""
+    import json
+
+    from metrics.report import write
+
+    text = CUT_IN.read_text().replace("parameters:\n", "parameters:\n  label: plain\n", 1)
+    assert "label: plain" in text
+    scenario = tmp_path / "cut_in.yaml"
+    scenario.write_text(text)
+    payload = "<!--<script>alert(1)</script>&amp;"
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        f"name: s\nscenarios:\n  - path: {scenario}\n    set: {{label: {json.dumps(payload)}}}\n"
+    )
+    c = tmp_path / "c"
+    run_campaign(load_suite(suite), c, executor="serial", console=QUIET, progress=False)
+    write(c)
+    html = (c / "report.html").read_text()
+    assert "<!--<script>" not in html and "<script>alert" not in html
+    data = html.split("id='runs-data'>")[1].split("</script>")[0]
+    assert "<" not in data and json.loads(data)[0]["params"].endswith(f"label={payload}")
+    for section in ("id='failures'", "id='preventability'", "id='provenance'", "id='credibility'"):
+        assert section in html
+
+
+# ---------------------------------------------------------------- 8. lax validation
+def test_a_suite_of_another_schema_version_and_a_nan_threshold_are_refused(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"schema_version: 99\nname: x\nscenarios: [{CUT_IN}]\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:1: schema_version"):
+        load_suite(suite)
+    nan = tmp_path / "nan.yaml"
+    nan.write_text(CUT_IN.read_text().replace("value: 0.5, id: R157", "value: .nan, id: R157"))
+    with pytest.raises(ScenarioError, match=r"nan.yaml:\d+: criteria\[1\]\.value: .*finite"):
+        load_scenario(nan)
+
+
+def test_the_documented_way_to_vary_the_fault_policy_works(tmp_path):
+    """docs/agent-protocol.md: agent_fault as a parameter, set from the command line."""
+    text = CUT_IN.read_text().replace("parameters:\n", "parameters:\n  policy: error\n", 1)
+    text = text.replace(
+        "control_period: 0.1 s\n", "control_period: 0.1 s\nagent_fault: ${policy}\n"
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    assert load_scenario(path, {"policy": "fallback"}).scenario.agent_fault == "fallback"
+    assert "--set policy=fallback" in (ROOT / "docs" / "agent-protocol.md").read_text()
+
+
+# ---------------------------------------------------------------- 5. expressions
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("10**400", "out of range"),
+        ("sqrt(-1)", r"sqrt\(-1\) is not defined"),
+        ("min()", r"min\(\) takes 2 or more arguments, got 0"),
+        ("min(1)", r"min\(\) takes 2 or more arguments, got 1"),
+        ("abs(1, 2)", r"abs\(\) takes 1 argument, got 2"),
+        ("(" * 300 + "1" + ")" * 300, "parentheses"),
+        ("1" + "+1" * 600, "characters"),
+    ],
+    ids=["overflow", "sqrt", "min0", "min1", "abs2", "deep", "long"],
+)
+def test_bad_expressions_get_one_line_naming_file_line_and_field(tmp_path, expr, message):
+    path = tmp_path / "e.yaml"
+    path.write_text(CUT_IN.read_text().replace("    s: 50 m\n", "    s: ${" + expr + "}\n", 1))
+    with pytest.raises(ScenarioError, match=message) as exc:
+        load_scenario(path)
+    assert exc.value.problems[0].startswith(f"{path}:33: entities[0].s:")

@@ -23,7 +23,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError
@@ -54,7 +54,7 @@ class SuiteEntryModel(Variation):
 
 
 class SuiteModel(StrictModel):
-    schema_version: int = 1
+    schema_version: Literal[1] = 1
     name: str
     description: str = ""
     scenarios: list[str | SuiteEntryModel] = Field(min_length=1)

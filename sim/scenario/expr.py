@@ -41,6 +41,21 @@ _FUNCS: dict[str, Callable[..., float]] = {
 }
 
 
+#: How many arguments each function takes (min, max): min/max need two or more.
+_ARITY = {
+    "min": (2, 64),
+    "max": (2, 64),
+    "abs": (1, 1),
+    "sqrt": (1, 1),
+    "sin": (1, 1),
+    "cos": (1, 1),
+    "hypot": (1, 64),
+}
+#: An expression in a scenario file is a formula, not a program.
+MAX_LENGTH = 1000
+MAX_DEPTH = 50
+
+
 class ExpressionError(ValueError):
     """The expression is not in the language, or names an unknown parameter."""
 
@@ -57,10 +72,28 @@ def evaluate(text: str, values: Mapping[str, float]) -> float | bool:
 
 
 def _parse(text: str) -> ast.Expression:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression of {len(text)} characters (at most {MAX_LENGTH})")
+    if text.count("(") > MAX_DEPTH:
+        raise ExpressionError(f"expression with more than {MAX_DEPTH} parentheses")
     try:
-        return ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse expression {text!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"expression {text[:40]!r}… is too deep to evaluate") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"expression {text[:40]!r}… nests more than {MAX_DEPTH} levels")
+    return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _eval(node: ast.AST, values: Mapping[str, float], text: str) -> float | bool:
@@ -81,6 +114,8 @@ def _eval(node: ast.AST, values: Mapping[str, float], text: str) -> float | bool
             return _BIN[type(node.op)](left, right)
         except ZeroDivisionError:
             raise ExpressionError(f"division by zero in {text!r}") from None
+        except (OverflowError, ValueError):
+            raise ExpressionError(f"{text!r}: the result is out of range") from None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
         v = _eval(node.operand, values, text)
         if isinstance(node.op, ast.Not):
@@ -103,7 +138,21 @@ def _eval(node: ast.AST, values: Mapping[str, float], text: str) -> float | bool
         and node.func.id in _FUNCS
         and not node.keywords
     ):
-        return float(_FUNCS[node.func.id](*(_eval(a, values, text) for a in node.args)))
+        name = node.func.id
+        lo, hi = _ARITY[name]
+        if not lo <= len(node.args) <= hi:
+            want = f"{lo}" if lo == hi else f"{lo} or more"
+            raise ExpressionError(
+                f"{name}() takes {want} argument{'s' if hi > 1 else ''}, got "
+                f"{len(node.args)} in {text!r}"
+            )
+        args = [_eval(a, values, text) for a in node.args]
+        try:
+            return float(_FUNCS[name](*args))
+        except (ValueError, OverflowError):
+            raise ExpressionError(
+                f"{name}({', '.join(f'{a:g}' for a in args)}) is not defined (in {text!r})"
+            ) from None
     raise ExpressionError(
         f"{text!r} uses {type(node).__name__}, which is not allowed: only numbers, parameter "
         "names, arithmetic, comparisons, and/or/not and min/max/abs/sqrt"

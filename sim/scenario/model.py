@@ -32,7 +32,7 @@ class Criterion(StrictModel):
 
     metric: str = Field(description="metric name, see `pground metrics` / metrics/README")
     op: Operator
-    value: float
+    value: float = Field(allow_inf_nan=False, description="the threshold (a finite number)")
     id: str | None = Field(None, description="requirement id, e.g. 'R157-5.2.5.2'")
     description: str | None = None
 
