@@ -225,3 +225,50 @@ def test_bad_expressions_get_one_line_naming_file_line_and_field(tmp_path, expr,
     with pytest.raises(ScenarioError, match=message) as exc:
         load_scenario(path)
     assert exc.value.problems[0].startswith(f"{path}:33: entities[0].s:")
+
+
+# ---------------------------------------------------------------- 5. more bad input
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("duration: 20 s", "duration: 1e308 s", r":11: duration: .* inf ticks"),
+        ("dt: 0.05 s", "dt: 1e-320 s", r":11: duration: .* inf ticks"),
+        ("duration: 20 s", "duration: 1000000 h", r":11: duration: .*7\.2e\+10 ticks"),
+    ],
+    ids=["huge-duration", "denormal-dt", "million-hours"],
+)
+def test_runs_whose_log_cannot_be_held_are_refused_at_load(tmp_path, old, new, message):
+    path = tmp_path / "d.yaml"
+    path.write_text(CUT_IN.read_text().replace(old, new, 1))
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_two_air_traffic_blocks_with_one_id_are_refused(tmp_path):
+    text = (SCENARIOS / "air" / "urban_drones.yaml").read_text()
+    block = text.split("    traffic:\n")[1].split("entities:")[0]
+    path = tmp_path / "t.yaml"
+    path.write_text(text.replace(block, block + block, 1))
+    with pytest.raises(
+        ScenarioError, match=r"map\.air\.traffic\[1\]\.id: traffic id 'uas' is repeated"
+    ):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a: 1\n\xff\xfe\n", r"x.yaml:2: not UTF-8 text \(byte 0xff\)"),
+        (b"a: !!python/object:os.system x\n", r"x.yaml:1: not valid YAML: tag .* is not allowed"),
+        (b"", r"x.yaml: the file is empty"),
+    ],
+    ids=["utf8", "tag", "empty"],
+)
+def test_unreadable_files_get_one_line_naming_the_file(tmp_path, data, message):
+    path = tmp_path / "x.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioError, match=message) as exc:
+        load_scenario(path)
+    assert "\n" not in exc.value.problems[0] and "<unicode string>" not in str(exc.value)

@@ -20,6 +20,9 @@ from sim.units import Duration
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+#: Bounds on one run's log (memory is allocated for every tick at the start).
+MAX_TICKS = 10_000_000
+MAX_ENTITY_TICKS = 20_000_000
 #: A name that becomes a folder: no '/', and not '.', '..' or hidden.
 SAFE_NAME = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$"
 
@@ -104,8 +107,27 @@ class ScenarioBase(StrictModel):
                 raise ValueError(f"parameter name {name!r} is not an identifier")
         return v
 
+    @field_validator("duration")
+    @classmethod
+    def _bounded(cls, v: float, info: Any) -> float:
+        dt = info.data.get("dt")
+        if dt:
+            ticks = v / dt
+            if not math.isfinite(ticks) or ticks > MAX_TICKS:
+                raise ValueError(
+                    f"{v:.6g} s at dt {dt:.6g} s is {ticks:.3g} ticks; a run has at most "
+                    f"{MAX_TICKS:,} (its log holds every tick): shorten it or raise dt"
+                )
+        return v
+
     @model_validator(mode="after")
     def _timing(self) -> ScenarioBase:
+        ticks = self.duration / self.dt
+        if len(self.entities) * ticks > MAX_ENTITY_TICKS:
+            raise ValueError(
+                f"{len(self.entities)} entities for {ticks:,.0f} ticks: the log would exceed "
+                f"{MAX_ENTITY_TICKS:,} entity-ticks (about 2 GB); shorten the run or raise dt"
+            )
         _multiple_of_dt(self.duration, self.dt, "duration")
         if self.control_period is not None:
             _multiple_of_dt(self.control_period, self.dt, "control_period")

@@ -19,8 +19,14 @@ def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raw = path.read_bytes()
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return loads_with_lines(text, str(path))
 
 
@@ -91,7 +97,13 @@ def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{name}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "could not determine a constructor" in problem:
+            problem = problem.replace("could not determine a constructor for the tag", "tag")
+            problem += " is not allowed (plain YAML only)"
+        raise ScenarioError(f"{name}{where}: not valid YAML: {problem}") from None
     finally:
         loader.dispose()
     return data, lines

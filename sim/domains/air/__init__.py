@@ -106,7 +106,15 @@ class AirDomain:
                     )
                 for p, pos in enumerate(g.polygon):
                     latlon(("map", "air", "geofences", k, "polygon", p), pos)
+            traffic_ids = [t.id for t in amap.traffic]
             for k, t in enumerate(amap.traffic):
+                if t.id in traffic_ids[:k]:  # the second block that takes an id
+                    out.append(
+                        (
+                            ("map", "air", "traffic", k, "id"),
+                            f"traffic id '{t.id}' is repeated: give each block its own id",
+                        )
+                    )
                 for name in ("x_range", "y_range", "altitude_range", "speed_range"):
                     lo, hi = getattr(t, name)
                     if hi < lo:
