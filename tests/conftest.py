@@ -57,3 +57,21 @@ entities:
     speed: 20 m/s
     agent: agents.road.null:ConstantSpeed
 """
+
+
+def reported_campaign(folder: Path, suite_text: str) -> Path:
+    """Write ``suite_text`` as a suite in ``folder``, run it serially into ``folder/c`` and
+    write its report; returns the campaign folder."""
+    from rich.console import Console
+
+    from metrics.report import write
+    from sim.runner.campaign import run_campaign
+    from sim.runner.suite import load_suite
+
+    suite = folder / "s.yaml"
+    suite.write_text(suite_text)
+    c = folder / "c"
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    run_campaign(load_suite(suite), c, executor="serial", console=quiet, progress=False)
+    write(c)
+    return c

@@ -17,7 +17,7 @@ from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.scenario.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, loads_with_lines
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, reported_campaign
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 CUT_IN = SCENARIOS / "road" / "alks_cut_in.yaml"
@@ -159,20 +159,15 @@ def test_a_hostile_parameter_value_cannot_hide_the_report(tmp_path):
     text as it is (not escaped twice)."""
     import json
 
-    from metrics.report import write
-
     text = CUT_IN.read_text().replace("parameters:\n", "parameters:\n  label: plain\n", 1)
     assert "label: plain" in text
     scenario = tmp_path / "cut_in.yaml"
     scenario.write_text(text)
     payload = "<!--<script>alert(1)</script>&amp;"
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        f"name: s\nscenarios:\n  - path: {scenario}\n    set: {{label: {json.dumps(payload)}}}\n"
+    c = reported_campaign(
+        tmp_path,
+        f"name: s\nscenarios:\n  - path: {scenario}\n    set: {{label: {json.dumps(payload)}}}\n",
     )
-    c = tmp_path / "c"
-    run_campaign(load_suite(suite), c, executor="serial", console=QUIET, progress=False)
-    write(c)
     html = (c / "report.html").read_text()
     assert "<!--<script>" not in html and "<script>alert" not in html
     data = html.split("id='runs-data'>")[1].split("</script>")[0]

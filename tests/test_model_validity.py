@@ -9,13 +9,10 @@ import os
 from rich.console import Console
 
 from agents.road.types import RoadAction
-from metrics.report import write
-from sim.runner.campaign import run_campaign
 from sim.runner.run import run_loaded
-from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.units import G0_MPS2
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, reported_campaign
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
@@ -59,13 +56,10 @@ def test_a_coarse_time_step_is_recorded_and_counted_in_the_report(tmp_path):
     coarse.write_text(text)
     out = run_loaded(load_scenario(coarse))
     assert out.metrics["validity_exceedances"].value == 1
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        f"name: v\nscenarios:\n  - {coarse}\n  - {SCENARIOS / 'road' / 'alks_lead_brake.yaml'}\n"
+    c = reported_campaign(
+        tmp_path,
+        f"name: v\nscenarios:\n  - {coarse}\n  - {SCENARIOS / 'road' / 'alks_lead_brake.yaml'}\n",
     )
-    c = tmp_path / "c"
-    run_campaign(load_suite(suite), c, executor="serial", console=QUIET, progress=False)
-    write(c)
     import json
 
     road = json.loads((c / "report.json").read_text())["credibility"][0]

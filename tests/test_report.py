@@ -19,7 +19,7 @@ from sim.errors import UsageError
 from sim.runner.campaign import run_campaign
 from sim.runner.suite import load_suite
 from sim.runner.verify import diff, keygen, sign, verify
-from tests.conftest import ROOT
+from tests.conftest import ROOT, reported_campaign
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 ROAD = ROOT / "scenarios" / "road"
@@ -521,15 +521,12 @@ def test_credibility_describes_the_sensors_and_faults_that_ran(tmp_path):
     """The faults campaign's report says which sensor models (noisy radar, camera in rain,
     latency) and faults (the wet road's reduced braking, radar noise, dropout) its runs used,
     instead of "sensors are ideal"; a campaign without any says every run was ideal."""
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
+    c = reported_campaign(
+        tmp_path,
         "name: faults-road\nscenarios:\n"
         f"  - {ROAD / 'fault_wet_road_lead_brake.yaml'}\n"
-        f"  - {ROAD / 'fault_radar_dropout_cut_in.yaml'}\n"
+        f"  - {ROAD / 'fault_radar_dropout_cut_in.yaml'}\n",
     )
-    c = tmp_path / "c"
-    run_campaign(load_suite(suite), c, executor="serial", console=QUIET, progress=False)
-    write(c)
     road = json.loads((c / "report.json").read_text())["credibility"][0]
     assert road["domain"] == "road"
     assert "declared sensor models" in road["models"]["sensing"]
