@@ -35,7 +35,8 @@ def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
 MAX_NODES = 500_000
 MAX_ALIASES = 10_000
 MAX_DEPTH = 64
-#: libyaml's parser when PyYAML has it (100x faster on big files; marks keep the lines)
+#: libyaml's parser when PyYAML has it (marks keep the lines): a 2.7 MB file loads in 4.2 s
+#: instead of 13 s; the rest is the line map and the construction, in Python
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
