@@ -31,6 +31,20 @@ from importlib.metadata import PackageNotFoundError, packages_distributions, ver
 from pathlib import Path
 from typing import Any
 
+#: Longest agent name or version kept in a manifest (characters); longer ones are cut.
+MAX_LABEL_CHARS = 200
+
+
+def label(value: Any) -> str:
+    """An agent's self-reported name or version, bounded: the agent chooses it, so a 15 MB
+    name must not become a 15 MB manifest (or report)."""
+    text = str(value)
+    if len(text) <= MAX_LABEL_CHARS:
+        return text
+    # the result is itself at most MAX_LABEL_CHARS long, so bounding twice changes nothing
+    suffix = f"…[{len(text)} characters]"
+    return text[: MAX_LABEL_CHARS - len(suffix)] + suffix
+
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.identity import label
 from agents.wire import (
     PROTOCOL_VERSION,
     Codec,
@@ -283,8 +284,8 @@ class RemoteAgent:
                 "protocol",
                 f"agent speaks protocol {proto!r}; this simulator speaks {PROTOCOL_VERSION}",
             )
-        self.name = str(hello.get("name", self.name))
-        self.version = str(hello.get("version", self.version))
+        self.name = label(hello.get("name", self.name))
+        self.version = label(hello.get("version", self.version))
         framing = hello.get("framing", "json")
         try:
             self._codec = Codec(framing)

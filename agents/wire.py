@@ -138,7 +138,10 @@ class Codec:
     def decode(self, body: bytes) -> Any:
         """The message in ``body``; ValueError when it is not valid JSON/MessagePack."""
         if self.framing == "json":
-            return json.loads(body)
+            try:
+                return json.loads(body)
+            except RecursionError:  # nesting deeper than the parser recurses
+                raise ValueError("nested too deeply") from None
         try:
             return self._unpack(body, raw=False, strict_map_key=False)
         except Exception as exc:

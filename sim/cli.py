@@ -135,11 +135,16 @@ def _warn(lines: Any) -> None:
 
 # ---------------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace, out: Console) -> int:
-    from sim.runner.run import run_loaded, write_run_folder
+    from sim.runner.run import check_run_folder, run_loaded, write_run_folder
     from sim.scenario.load import load_scenario
 
     loaded = load_scenario(args.file, _kv(args.set, "--set"))
     _warn(loaded.warnings)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = Path(args.out) if args.out else Path("runs") / f"{loaded.scenario.id}-{stamp}"
+    # an --out that cannot take the run is refused now, not after the run (a default
+    # folder name that is taken gets a -N suffix instead)
+    replace = False if args.no_save or not args.out else check_run_folder(target, args.force)
     live = None
     if args.view:
         from sim.viewer.app import LiveView
@@ -157,9 +162,9 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     )
     folder = None
     if not args.no_save:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = Path(args.out) if args.out else Path("runs") / f"{loaded.scenario.id}-{stamp}"
-        folder = write_run_folder(outcome, target, force=args.force, argv=sys.argv)
+        folder = write_run_folder(outcome, target, argv=sys.argv, replace=replace)
+        if folder != target and args.out:
+            _warn([f"{target} appeared during the run (not made by pground); saved in {folder}"])
     if args.json:
         from sim.runner.run import metrics_document
 

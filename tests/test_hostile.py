@@ -267,3 +267,29 @@ def test_unreadable_files_get_one_line_naming_the_file(tmp_path, data, message):
     with pytest.raises(ScenarioError, match=message) as exc:
         load_scenario(path)
     assert "\n" not in exc.value.problems[0] and "<unicode string>" not in str(exc.value)
+
+
+# ---------------------------------------------------------------- 6. agent-side crashes
+class _HugeNumber:
+    """An in-process agent whose action is an integer no float can hold."""
+
+    name, version = "huge", "1"
+
+    def reset(self, briefing, *, rng):
+        pass
+
+    def act(self, obs):
+        from agents.road.types import RoadAction
+
+        return RoadAction(10**400, 0.0)
+
+
+def test_an_integer_no_float_holds_is_an_invalid_action_fault(write_yaml):
+    from sim.core.rollout import rollout
+    from tests.conftest import MINIMAL
+
+    lo = load_scenario(write_yaml(MINIMAL + "agent_fault: hold\n"))
+    res = rollout(lo.scenario, {"ego": _HugeNumber()})
+    faults = [e.details["fault"] for e in res.events if e.kind == "agent_fault"]
+    assert faults and set(faults) == {"invalid_action"}
+    assert res.status == "truncated" and res.log.n_rows == res.ticks + 1

@@ -27,7 +27,7 @@ from sim.core.rollout import Session, rollout
 from sim.errors import AgentError
 from sim.runner.run import run_loaded
 from sim.scenario.load import load_scenario
-from tests.conftest import MINIMAL, ROOT, SCENARIOS
+from tests.conftest import MINIMAL, ROOT, SCENARIOS, pground
 
 HOSTILE = ROOT / "tests" / "data" / "hostile_remote.py"
 PY = shlex.quote(sys.executable)
@@ -217,6 +217,8 @@ def test_node_agent_keeps_clear_in_a_crossing():
         ("wrongseq", "protocol"),
         ("wrongshape", "invalid_action"),
         ("nan", "nonfinite_action"),
+        ("bigint", "invalid_action"),  # 1 followed by 400 zeros: no float holds it
+        ("deep", "malformed"),  # a 200,000-deep JSON line
     ],
 )
 def test_each_breach_is_a_typed_fault_and_ends_the_run(write_yaml, mode, kind):
@@ -341,50 +343,25 @@ def test_a_command_that_cannot_start_is_an_agent_error(write_yaml):
 
 def test_cli_run_with_a_bad_command_is_one_line_and_exit_3(write_yaml, tmp_path):
     path = write_yaml(MINIMAL)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(path),
-            "--agent",
-            "cmd:./no-such-agent",
-            "--no-save",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    r = pground("run", str(path), "--agent", "cmd:./no-such-agent", "--no-save", cwd=tmp_path)
     assert r.returncode == 3
     assert len(r.stderr.strip().splitlines()) == 1 and "no-such-agent" in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(path), "--agent-timeout", "fast"],
-        capture_output=True,
-        text=True,
-    )
+    r = pground("run", str(path), "--agent-timeout", "fast")
     assert r.returncode == 2 and "--agent-timeout" in r.stderr
 
 
 def test_cli_run_records_the_fault_and_exits_3(write_yaml, tmp_path):
     path = write_yaml(MINIMAL)
     out = tmp_path / "run"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(path),
-            "--agent",
-            f"cmd:{PY} {HOSTILE} hang",
-            "--agent-timeout",
-            "50ms",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    r = pground(
+        "run",
+        str(path),
+        "--agent",
+        f"cmd:{PY} {HOSTILE} hang",
+        "--agent-timeout",
+        "50ms",
+        "--out",
+        str(out),
         timeout=60,
     )
     assert r.returncode == 3, r.stderr
@@ -394,6 +371,52 @@ def test_cli_run_records_the_fault_and_exits_3(write_yaml, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["agents"]["ego"]["spec"].startswith(
         "cmd:"
     )
+
+
+def test_a_huge_agent_name_is_bounded_in_the_record(write_yaml):
+    """A 15 MB name in the hello is cut to MAX_LABEL_CHARS (with how much was cut)."""
+    from agents.identity import MAX_LABEL_CHARS
+
+    res, _ = _run(write_yaml, _remote("longname"))
+    name = res.agents["ego"]["name"]
+    assert len(name) == MAX_LABEL_CHARS and name.endswith("n…[15000000 characters]")
+
+
+def test_an_agent_that_makes_the_out_folder_cannot_lose_or_replace_anything(write_yaml, tmp_path):
+    """The agent creates the run's --out (with a manifest.json) mid-run: its folder is left
+    as it made it and the run is saved beside it, with a one-line warning."""
+    out = tmp_path / "run"
+    r = pground(
+        "run",
+        str(write_yaml(MINIMAL)),
+        "--allow-file-agents",
+        "--agent",
+        f"cmd:{PY} {HOSTILE} mkdir {out}",
+        "--out",
+        str(out),
+        timeout=120,
+    )
+    assert r.returncode in (0, 1), r.stderr
+    assert (out / "manifest.json").read_text() == "{}" and len(list(out.iterdir())) == 1
+    saved = tmp_path / "run-1"
+    assert json.loads((saved / "manifest.json").read_text())["agents"]["ego"]["name"] == (
+        "hostile-mkdir"
+    )
+    assert r.stderr.strip().splitlines() == [
+        f"warning: {out} appeared during the run (not made by pground); saved in {saved}"
+    ]
+
+
+def test_an_out_folder_that_exists_is_refused_before_the_run(write_yaml, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "mine.txt").write_text("x")
+    t0 = time.monotonic()
+    r = pground(
+        "run", str(write_yaml(MINIMAL)), "--agent", "cmd:sleep 30", "--out", str(out), timeout=60
+    )
+    assert r.returncode == 2 and "exists" in r.stderr and time.monotonic() - t0 < 20
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
 
 
 # ------------------------------------------------------------------ in-process agents
@@ -464,22 +487,6 @@ class Jittery:
 
 
 def test_cli_check_agent(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "check-agent",
-            "acc",
-            "--domain",
-            "road",
-            "--steps",
-            "50",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    r = pground("check-agent", "acc", "--domain", "road", "--steps", "50", "--json", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["conforms"] is True

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from agents.identity import label
 from sim.core.events import Event
 from sim.core.geometry import aabb_half_extents, box_corners, boxes_intersect, candidate_pairs
 from sim.core.log import Recorder, RunLog
@@ -300,8 +301,8 @@ class Session:
                 self._fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
             # after reset: an out-of-process agent tells its name in its hello
             self.agent_info[eid] = {
-                "name": str(getattr(agent, "name", type(agent).__name__)),
-                "version": str(getattr(agent, "version", "unknown")),
+                "name": label(getattr(agent, "name", type(agent).__name__)),
+                "version": label(getattr(agent, "version", "unknown")),
             }
         if self.observer is not None:
             self.observer.begin(self.meta, self.recorder.arrays, self.dt)
@@ -410,7 +411,7 @@ class Session:
             self._policy(rt, slot)
             return
         if self.faults is not None:
-            with contextlib.suppress(TypeError):  # not an action at all: apply_action says why
+            with contextlib.suppress(TypeError, OverflowError):  # apply_action says why
                 action = self.faults.actuate(eid, action, tick, self._action_limits(eid))
             if action is HOLD:  # delayed: nothing has reached the actuators yet
                 rt.hold_action(slot)
@@ -422,6 +423,9 @@ class Session:
             self._policy(rt, slot)
         except ActionInvalid as exc:
             self._fault(tick, eid, "invalid_action", str(exc))
+            self._policy(rt, slot)
+        except OverflowError:  # an integer no float holds (1 followed by 400 zeros)
+            self._fault(tick, eid, "invalid_action", "a number too large for a float")
             self._policy(rt, slot)
 
     def _action_limits(self, eid: str) -> Any:

@@ -11,6 +11,7 @@ Run folder layout:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -202,16 +203,34 @@ def metrics_document(outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
-def write_run_folder(
-    outcome: RunOutcome, out: Path, *, force: bool = False, argv: list[str] | None = None
-) -> Path:
-    """Write the run folder atomically (a temporary folder renamed into place)."""
+def check_run_folder(out: Path, force: bool) -> bool:
+    """Refuse an ``--out`` that cannot take the run (before anything runs); True when it
+    exists and --force allows replacing it."""
     out = Path(out)
-    if out.exists():
-        if not force:
-            raise UsageError(f"{out} exists; choose another --out or add --force to replace it")
-        if not (out / "manifest.json").exists() and any(out.iterdir()):
-            raise UsageError(f"{out} exists and is not a run folder; refusing to replace it")
+    if not out.exists():
+        return False
+    if not force:
+        raise UsageError(f"{out} exists; choose another --out or add --force to replace it")
+    if not out.is_dir() or (not (out / "manifest.json").exists() and any(out.iterdir())):
+        raise UsageError(f"{out} exists and is not a run folder; refusing to replace it")
+    return True
+
+
+def write_run_folder(
+    outcome: RunOutcome,
+    out: Path,
+    *,
+    force: bool = False,
+    argv: list[str] | None = None,
+    replace: bool | None = None,
+) -> Path:
+    """Write the run folder atomically (a private temporary folder renamed into place) and
+    return where it went. ``replace`` is :func:`check_run_folder`'s answer from before the
+    run: a folder that appeared at ``out`` during the run (made by someone else, e.g. the
+    agent) is never replaced; the run goes to the first free ``OUT-N`` beside it instead."""
+    out = Path(out)
+    if replace is None:
+        replace = check_run_folder(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -262,10 +281,28 @@ def write_run_folder(
             "reproduce": reproduce_command(outcome, out),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        if out.exists() and replace:
+            if (out / "manifest.json").exists():
+                shutil.rmtree(out)
+            else:
+                with contextlib.suppress(OSError):
+                    out.rmdir()  # empty
+        return _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+
+
+def _move_into_place(tmp: Path, out: Path) -> Path:
+    """Rename ``tmp`` to ``out``, or to the first free ``out-N`` when something else holds
+    ``out`` (rename never replaces a folder with content, so nothing is lost either way)."""
+    for n in range(10_000):
+        target = out if n == 0 else out.with_name(f"{out.name}-{n}")
+        if target.exists():
+            continue
+        try:
+            tmp.rename(target)
+            return target
+        except OSError:
+            continue  # taken between the check and the rename
+    raise UsageError(f"no free folder name beside {out} for the run")

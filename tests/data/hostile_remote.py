@@ -2,7 +2,7 @@
 
 Modes: good, hang, exit, flood, stderr, huge, fork PIDFILE, garbage, nan, wrongshape,
 wrongseq, slow,
-noread, cpu, memory, wrongproto, netprobe PORT, envprobe.
+noread, cpu, memory, wrongproto, netprobe PORT, envprobe, bigint, deep, longname, mkdir DIR.
 """
 
 import json
@@ -15,6 +15,8 @@ import time
 mode = sys.argv[1]
 arg = sys.argv[2] if len(sys.argv) > 2 else ""
 name = "hostile-" + mode
+if mode == "longname":
+    name = "n" * 15_000_000
 if mode == "netprobe":
     try:
         socket.create_connection(("127.0.0.1", int(arg)), timeout=2).close()
@@ -61,6 +63,20 @@ for line in sys.stdin:
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
             continue
+        if mode == "bigint":  # a number no float can hold
+            sys.stdout.write(
+                f'{{"type":"action","seq":{msg["seq"]},"action":{{"accel_mps2":1{"0" * 400}}}}}\n'
+            )
+            sys.stdout.flush()
+            continue
+        if mode == "deep":  # nesting no parser should recurse into
+            sys.stdout.write("[" * 200_000 + "]" * 200_000 + "\n")
+            sys.stdout.flush()
+            continue
+        if mode == "mkdir" and steps == 5:  # the run's own output folder, made under its feet
+            os.makedirs(arg, exist_ok=True)
+            with open(os.path.join(arg, "manifest.json"), "w") as fh:
+                fh.write("{}")
         if mode == "wrongshape":
             send({"type": "action", "seq": msg["seq"], "action": {"accel": 1.0}})
             continue
