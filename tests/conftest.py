@@ -26,10 +26,23 @@ SCENARIOS = ROOT / "scenarios"
 ROAD_SUITE = SCENARIOS / "suites" / "road.yaml"
 
 
+PGROUND = [sys.executable, "-m", "sim"]
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def pground(*args: str, cwd: Path | None = None, timeout: float = 120):
     """``python -m sim ARGS`` as a user would run it (text output captured)."""
     return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
+        [*PGROUND, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -17,7 +17,7 @@ from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.scenario.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, loads_with_lines
-from tests.conftest import ROOT, SCENARIOS, reported_campaign
+from tests.conftest import PGROUND, ROOT, SCENARIOS, alive, reported_campaign
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 CUT_IN = SCENARIOS / "road" / "alks_cut_in.yaml"
@@ -293,3 +293,70 @@ def test_an_integer_no_float_holds_is_an_invalid_action_fault(write_yaml):
     faults = [e.details["fault"] for e in res.events if e.kind == "agent_fault"]
     assert faults and set(faults) == {"invalid_action"}
     assert res.status == "truncated" and res.log.n_rows == res.ticks + 1
+
+
+# ---------------------------------------------------------------- 7. process hygiene
+HOSTILE_REMOTE = ROOT / "tests" / "data" / "hostile_remote.py"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def test_a_job_timeout_kills_the_agent_and_everything_it_started(tmp_path, write_yaml):
+    """The agent (in a session of its own) hangs with a child; --job-timeout kills the
+    worker, and the agent's whole process group with it: nothing outlives the campaign."""
+    from tests.conftest import MINIMAL
+
+    pidfile = tmp_path / "child.pid"
+    scenario = write_yaml(MINIMAL)
+    suite = load_suite(write_yaml(f"name: s\nscenarios:\n  - {scenario}\n", name="suite.yaml"))
+    agent = f"cmd:{sys.executable} {HOSTILE_REMOTE} forkhang {pidfile}"
+    t0 = time.monotonic()
+    s = run_campaign(
+        suite.with_agent(agent, None),
+        tmp_path / "c",
+        workers=1,
+        job_timeout=3,
+        console=QUIET,
+        progress=False,
+        agent_options={"timeout_s": 120},
+    )
+    assert time.monotonic() - t0 < 60 and s.counts["error"] == 1
+    child = int(pidfile.read_text())
+    if not _gone_within(child, 5):
+        os.kill(child, 9)
+        pytest.fail("the agent's child outlived the campaign")
+
+
+def test_ctrl_c_stops_a_campaign_with_exit_130_and_no_tracebacks(tmp_path, write_yaml):
+    """SIGINT to the whole foreground group, as a terminal sends it: the campaign stops,
+    says so, exits 130; the workers print nothing."""
+    import signal
+
+    suite = write_yaml(
+        f"name: s\nscenarios:\n  - {{path: {CUT_IN}, repetitions: 6}}\n", name="suite.yaml"
+    )
+    args = f"suite {suite} --out {tmp_path / 'c'} --workers 2 --no-progress"
+    proc = subprocess.Popen(
+        [*PGROUND, *args.split(), "--agent", "tests.hostile_agents:Slow"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = tmp_path / "c" / "results.sqlite"
+    deadline = time.monotonic() + 60
+    while not db.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3)  # the workers are inside jobs
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err and "Traceback" not in out, err
+    assert len(err.strip().splitlines()) <= 2, err

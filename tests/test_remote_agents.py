@@ -27,7 +27,7 @@ from sim.core.rollout import Session, rollout
 from sim.errors import AgentError
 from sim.runner.run import run_loaded
 from sim.scenario.load import load_scenario
-from tests.conftest import MINIMAL, ROOT, SCENARIOS, pground
+from tests.conftest import MINIMAL, ROOT, SCENARIOS, alive, pground
 
 HOSTILE = ROOT / "tests" / "data" / "hostile_remote.py"
 PY = shlex.quote(sys.executable)
@@ -48,16 +48,6 @@ def _run(write_yaml, agent, policy: str = "error", text: str = MINIMAL):
 
 def _faults(res) -> list[str]:
     return [e.details["fault"] for e in res.events if e.kind == "agent_fault"]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (exited, not yet reaped by its parent) counts as gone
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 # ------------------------------------------------------------------ the protocol itself
@@ -292,9 +282,9 @@ def test_children_are_killed_with_the_agent(write_yaml, tmp_path):
     assert res.status == "truncated"
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the agent's child outlived the run")
 

@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 import traceback
@@ -165,13 +166,43 @@ class SerialExecutor:
 
 
 def _worker(conn: Connection, campaign_dir: str, keep_logs: KeepLogs) -> None:
-    """Worker process loop: say ready, then receive a job and send its row; ``None`` ends it."""
+    """Worker process loop: say ready, then receive a job and send its row; ``None`` ends it.
+    Ctrl-C is the parent's to handle (it stops the workers), not each worker's traceback."""
+    # a no-op handler, not SIG_IGN: an ignored signal would stay ignored in the agents it runs
+    signal.signal(signal.SIGINT, lambda *_: None)
     conn.send("ready")
     while True:
         job = conn.recv()
         if job is None:
             return
         conn.send(execute_job(job, campaign_dir, keep_logs))
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # the command name is in parentheses and may hold spaces: fields follow the last ')'
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def kill_worker(proc: Any) -> None:
+    """Kill a worker process and its agents. Out-of-process agents run in sessions of their
+    own (so a Ctrl-C or a kill aimed at the worker does not reach them): the worker is
+    frozen first, so it starts none while its children's process groups are killed."""
+    with contextlib.suppress(OSError):
+        os.kill(proc.pid, signal.SIGSTOP)
+    for child in _children(proc.pid):
+        with contextlib.suppress(OSError):
+            if os.getpgid(child) == child:  # a group leader: an agent and all it started
+                os.killpg(child, signal.SIGKILL)
+    proc.kill()
 
 
 @dataclass
@@ -208,7 +239,7 @@ class ProcessExecutor:
 
     def _replace(self, slot: _Slot) -> _Slot:
         if slot.proc.is_alive():
-            slot.proc.kill()
+            kill_worker(slot.proc)
         slot.proc.join(timeout=5)
         slot.conn.close()
         return self._start()
@@ -273,7 +304,8 @@ class ProcessExecutor:
                         s.conn.send(None)
                     s.proc.join(timeout=1)
                     if s.proc.is_alive():
-                        s.proc.kill()
+                        kill_worker(s.proc)
+                        s.proc.join(timeout=5)
 
 
 @dataclass

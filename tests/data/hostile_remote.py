@@ -1,8 +1,8 @@
 """A road agent over the protocol that misbehaves on purpose: ``python hostile_remote.py MODE``.
 
 Modes: good, hang, exit, flood, stderr, huge, fork PIDFILE, garbage, nan, wrongshape,
-wrongseq, slow,
-noread, cpu, memory, wrongproto, netprobe PORT, envprobe, bigint, deep, longname, mkdir DIR.
+wrongseq, slow, noread, cpu, memory, wrongproto, netprobe PORT, envprobe, forkhang PIDFILE,
+bigint, deep, longname, mkdir DIR.
 """
 
 import json
@@ -37,7 +37,7 @@ if mode == "noread":
     send({"type": "hello", "protocol": 1, "name": name, "version": "0"})
     time.sleep(3600)
 send({"type": "hello", "protocol": 2 if mode == "wrongproto" else 1, "name": name, "version": "0"})
-if mode == "fork":
+if mode in ("fork", "forkhang"):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
     with open(arg, "w") as fh:
         fh.write(f"{child.pid}\n")
@@ -52,7 +52,7 @@ for line in sys.stdin:
     steps += 1
     action = {"accel_mps2": 0.0, "steer_rad": 0.0}
     if steps >= 5:
-        if mode == "hang":
+        if mode in ("hang", "forkhang"):
             time.sleep(3600)
         if mode == "exit":
             sys.exit(7)
