@@ -646,8 +646,10 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
 
 # ---------------------------------------------------------------------------- validate
 def cmd_validate(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.campaign import Progress
     from sim.runner.suite import is_suite_file, load_suite
     from sim.scenario.load import load_scenario
+    from sim.scenario.yamlio import canonical_json
 
     bad = 0
     for f in args.files:
@@ -655,15 +657,30 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
             if is_suite_file(Path(f)):
                 suite = load_suite(f)
                 problems, warnings = [], {}
-                for entry in suite.entries:
-                    try:
-                        warnings.update(
-                            dict.fromkeys(load_scenario(entry.path, entry.overrides).warnings)
-                        )
-                    except ScenarioError as exc:
-                        problems.extend(exc.problems)
+                # a point is its file and parameters (repetitions differ only in the seed)
+                points = {
+                    (str(e.path), canonical_json(e.overrides)): e for e in suite.entries
+                }.values()
+                err = Console(stderr=True)
+                bar = Progress(
+                    err,
+                    len(points),
+                    live=err.is_terminal,
+                    enabled=len(points) > 500,
+                    unit="points",
+                )
+                with bar:
+                    for entry in points:
+                        try:
+                            lo = load_scenario(entry.path, entry.overrides)
+                            warnings.update(dict.fromkeys(lo.warnings))
+                            bar.update("ok")
+                        except ScenarioError as exc:
+                            problems.extend(exc.problems)
+                            bar.update("invalid")
                 _warn(warnings)
                 if problems:
+                    problems = list(dict.fromkeys(problems))  # one line per problem, not point
                     raise ScenarioError(problems[0], problems)
                 out.print(f"[green]ok[/]  {f}  (suite, {len(suite.entries)} runs)")
             else:

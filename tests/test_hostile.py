@@ -17,7 +17,7 @@ from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.scenario.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, loads_with_lines
-from tests.conftest import PGROUND, ROOT, SCENARIOS, alive, reported_campaign
+from tests.conftest import PGROUND, ROOT, SCENARIOS, alive, pground, reported_campaign
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 CUT_IN = SCENARIOS / "road" / "alks_cut_in.yaml"
@@ -198,6 +198,50 @@ def test_the_documented_way_to_vary_the_fault_policy_works(tmp_path):
     path.write_text(text)
     assert load_scenario(path, {"policy": "fallback"}).scenario.agent_fault == "fallback"
     assert "--set policy=fallback" in (ROOT / "docs" / "agent-protocol.md").read_text()
+
+
+def test_validate_checks_each_point_once_and_shows_progress(tmp_path):
+    """10^5 repetitions are one point (they differ only in the seed): seconds, not minutes
+    (over a minute before). 600 distinct points print progress on stderr, not stdout."""
+    big = tmp_path / "big.yaml"
+    big.write_text(f"name: big\nscenarios:\n  - {{path: {CUT_IN}, repetitions: 100000}}\n")
+    t0 = time.monotonic()
+    r = pground("validate", big)
+    assert r.returncode == 0 and "100000 runs" in r.stdout and time.monotonic() - t0 < 30
+    many = tmp_path / "many.yaml"
+    many.write_text(
+        f"name: many\nscenarios:\n  - path: {CUT_IN}\n    sample: {{n: 600, method: random, "
+        "seed: 1, parameters: {lateral_speed: {uniform: [0.5 m/s, 3 m/s]}}}\n"
+    )
+    r = pground("validate", many)
+    assert r.returncode == 0 and r.stdout.strip().splitlines() == [f"ok  {many}  (suite, 600 runs)"]
+    assert "[600/600] ok 600" in r.stderr and "points/s" in r.stderr
+
+
+def test_a_problem_every_point_shares_is_reported_once(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CUT_IN.read_text().replace("dt: 0.05 s", "dt: -1 s", 1))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        f"name: s\nscenarios:\n  - path: {bad}\n    sample: {{n: 50, method: random, seed: 1, "
+        "parameters: {lateral_speed: {uniform: [0.5 m/s, 3 m/s]}}}\n"
+    )
+    r = pground("validate", suite)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"{bad}:")
+
+
+def test_parsed_files_are_shared_but_never_aliased(tmp_path):
+    """The parse cache hands out copies, and a changed file is parsed again."""
+    from sim.scenario.yamlio import load_with_lines
+
+    f = tmp_path / "a.yaml"
+    f.write_text("a: {b: [1, 2]}\n")
+    first, _ = load_with_lines(f)
+    first["a"]["b"].append(3)
+    assert load_with_lines(f)[0] == {"a": {"b": [1, 2]}}
+    f.write_text("a: {b: [5]}\n")
+    assert load_with_lines(f)[0] == {"a": {"b": [5]}}
 
 
 # ---------------------------------------------------------------- 5. expressions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,20 @@ def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
         ) from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return loads_with_lines(text, str(path))
+    key = (str(path), text)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = _PARSED[key] = loads_with_lines(text, str(path))
+        while len(_PARSED) > PARSED_CACHE:
+            del _PARSED[next(iter(_PARSED))]  # the oldest
+    # a copy: callers substitute parameters into what they get
+    return copy.deepcopy(hit[0]), hit[1]
+
+
+#: Files parsed lately, by name and exact text: a campaign or a suite's validation loads
+#: one file for every point, and parsing is most of a load (a copy costs a tenth of it).
+PARSED_CACHE = 16
+_PARSED: dict[tuple[str, str], tuple[Any, dict[Loc, int]]] = {}
 
 
 #: Bounds on what a file may expand to (alias bombs, deep nesting, self-reference): far
