@@ -82,3 +82,10 @@ CLASS_LABELS = {
     "error": "error",
     "invalid": "invalid",
 }
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message echoes what the file said,
+    not the 400 digits of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from sim.errors import UnitError
+from sim.errors import UnitError, short_repr
 
 G0_MPS2 = 9.80665  # standard gravity (ISO 80000-3)
 
@@ -74,6 +74,10 @@ _ANY_UNIT = {u: (dim, f) for dim, table in _UNITS.items() for u, f in table.item
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
+def _expected(dimension: str, value: Any) -> str:
+    return f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {short_repr(value)}"
+
+
 def parse_quantity(value: Any, dimension: str) -> float:
     """Return ``value`` in SI units of ``dimension``.
 
@@ -83,15 +87,18 @@ def parse_quantity(value: Any, dimension: str) -> float:
     3.0
     """
     if isinstance(value, bool):
-        raise UnitError(f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}")
-    if isinstance(value, int | float):
-        out = float(value)
+        raise UnitError(_expected(dimension, value))
+    if isinstance(value, float):
+        out = value
+    elif isinstance(value, int):
+        try:
+            out = float(value)
+        except OverflowError:  # hundreds of digits: no float holds it
+            out = math.inf
     elif isinstance(value, str):
         m = _NUMBER.match(value)
         if not m:
-            raise UnitError(
-                f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}"
-            )
+            raise UnitError(_expected(dimension, value))
         number, unit = float(m.group(1)), m.group(2)
         if not unit:
             out = number
@@ -100,27 +107,31 @@ def parse_quantity(value: Any, dimension: str) -> float:
             if unit not in table:
                 known = ", ".join(table)
                 raise UnitError(
-                    f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r} "
-                    f"(units for a {_word(dimension)}: {known})"
+                    _expected(dimension, value) + f" (units for a {_word(dimension)}: {known})"
                 )
             out = number * table[unit]
     else:
-        raise UnitError(f"expected a {_word(dimension)} like '{EXAMPLE[dimension]}', got {value!r}")
+        raise UnitError(_expected(dimension, value))
     if not math.isfinite(out):
-        raise UnitError(f"expected a finite {_word(dimension)}, got {value!r}")
+        raise UnitError(f"expected a finite {_word(dimension)}, got {short_repr(value)}")
     return out
 
 
 def parse_any(value: Any) -> float:
     """SI value of a quantity whose dimension is read from its unit (for parameters)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            raise UnitError(f"a number too large for a float: {short_repr(value)}") from None
     if isinstance(value, str):
         m = _NUMBER.match(value)
         if m and (not m.group(2) or m.group(2) in _ANY_UNIT):
             dim = _ANY_UNIT[m.group(2)][0] if m.group(2) else "dimensionless"
             return parse_quantity(value if m.group(2) else float(m.group(1)), dim)
-    raise UnitError(f"expected a number or a quantity like '60 km/h', got {value!r}")
+    raise UnitError(f"expected a number or a quantity like '60 km/h', got {short_repr(value)}")
 
 
 def unit_of(value: Any) -> str | None:

@@ -4,6 +4,7 @@ scenario files that name programs or arbitrary callables as agents, YAML alias b
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -283,6 +284,60 @@ def test_runs_whose_log_cannot_be_held_are_refused_at_load(tmp_path, old, new, m
     with pytest.raises(ScenarioError, match=message):
         load_scenario(path)
     assert time.perf_counter() - t0 < 2.0
+
+
+BIG = "1" + "0" * 400  # an integer no float holds
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "duration: 20 s",
+            f"duration: {BIG}",
+            r":11: duration: expected a finite time, got 10{40}",
+        ),
+        ("ego_speed: 60 km/h", f"ego_speed: {BIG}", r":34: entities\[0\]\.speed: expected a fin"),
+    ],
+    ids=["integer-duration", "integer-parameter"],
+)
+def test_integers_no_float_holds_are_one_short_line(tmp_path, old, new, message):
+    """Named with the field, the value echoed in 60 characters, not 400 digits; and an
+    expression using the parameter says it is not a number (not 'unknown parameter')."""
+    path = tmp_path / "i.yaml"
+    path.write_text(CUT_IN.read_text().replace(old, new, 1))
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    assert any(re.search(message, p) for p in exc.value.problems), exc.value.problems
+    assert all(len(p) < 250 and "unknown parameter" not in p for p in exc.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("variation", "message"),
+    [
+        (f"constraints: ['{BIG} > 1']", r"constraints: .*a number too large for a float"),
+        (
+            "grid: {lateral_speed: {range: [0 m/s, 3 m/s], step: 1e-300 m/s}}",
+            r"grid: \[0, 3\] in steps of 1e-300 is 3e\+300 values \(at most 1,000,000\)",
+        ),
+        (
+            "grid: {lateral_speed: {range: [0 m/s, 3 m/s], step: 0.001 m/s}}\n"
+            "    repetitions: 1000",
+            r"3,001,000 runs .* at most 1,000,000",
+        ),
+        ("repetitions: " + BIG, r"repetitions: Input should be less than or equal to 100000"),
+    ],
+    ids=["literal", "tiny-step", "product", "repetitions"],
+)
+def test_suites_that_overflow_or_explode_are_refused_at_once(tmp_path, variation, message):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: s\nscenarios:\n  - path: {CUT_IN}\n    {variation}\n")
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError) as exc:
+        load_suite(suite)
+    assert time.perf_counter() - t0 < 5
+    assert exc.value.problems[0].startswith(f"{suite}:"), exc.value.problems
+    assert re.search(message, exc.value.problems[0]), exc.value.problems
 
 
 def test_two_air_traffic_blocks_with_one_id_are_refused(tmp_path):

@@ -30,7 +30,7 @@ from pydantic import Field, ValidationError
 
 from sim.errors import ScenarioError, suggest
 from sim.runner.outcomes import AvoidableBy
-from sim.runner.variation import Variation, display_units, expand, repetition_seed
+from sim.runner.variation import MAX_RUNS, Variation, display_units, expand, repetition_seed
 from sim.scenario.model import SAFE_NAME, StrictModel
 from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
 
@@ -241,6 +241,11 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
                 units[family] = display_units(spec)
             except ScenarioError as exc:
                 problems.extend(exc.problems)
+            if len(jobs) > MAX_RUNS:
+                raise ScenarioError(
+                    f"{where}: the suite reaches {len(jobs):,} runs here; a suite may have at "
+                    f"most {MAX_RUNS:,}: split it or sample the space"
+                )
     if problems:
         raise ScenarioError(problems[0], problems)
     dup = sorted(n for n, c in Counter(j.name for j in jobs).items() if c > 1)

@@ -30,6 +30,11 @@ from sim.units import parse_any, unit_of
 
 Value = float | str
 
+#: Most runs one suite may expand to (grid × coupled × samples × repetitions, every entry):
+#: counted before anything is built, so a step of 1e-300 is an error, not a hang. A suite
+#: of more runs can be split; estimates of rare failures need far fewer (``pground estimate``).
+MAX_RUNS = 1_000_000
+
 
 def si(value: Value) -> Value:
     """A number or a quantity as an SI float; other text stays text."""
@@ -50,6 +55,10 @@ class RangeAxis(StrictModel):
         if step <= 0 or hi < lo:
             raise ValueError(f"need lo <= hi and step > 0, got [{lo:g}, {hi:g}] step {step:g}")
         n = math.floor((hi - lo) / step + 1e-9) + 1
+        if n > MAX_RUNS:
+            raise ValueError(
+                f"[{lo:g}, {hi:g}] in steps of {step:g} is {n:.3g} values (at most {MAX_RUNS:,})"
+            )
         return [round(lo + k * step, 12) for k in range(n)]
 
 
@@ -108,7 +117,7 @@ Distribution = Uniform | Normal | LogNormal | Choice
 
 
 class Sample(StrictModel):
-    n: int = Field(ge=1, le=10_000_000)
+    n: int = Field(ge=1, le=MAX_RUNS)
     method: Literal["random", "lhs", "sobol", "halton"] = "random"
     seed: int = Field(0, ge=0)
     parameters: dict[str, Distribution] = Field(min_length=1)
@@ -173,6 +182,12 @@ def expand(var: Variation, where: str) -> list[dict[str, Value]]:
     )
     if dup:
         raise ScenarioError(f"{where}: parameters varied twice: {', '.join(dup)}")
+    total = math.prod(len(ax) for ax in axes) * (var.sample.n if var.sample else 1)
+    if total * var.repetitions > MAX_RUNS:
+        raise ScenarioError(
+            f"{where}: {total * var.repetitions:,} runs (grid × coupled × sample × repetitions"
+            f"); a suite may have at most {MAX_RUNS:,}: split it or sample the space"
+        )
     combos = [{k: v for part in p for k, v in part.items()} for p in itertools.product(*axes)]
     if var.sample is not None:
         samples = draw(var.sample, where)

@@ -100,7 +100,10 @@ def _eval(node: ast.AST, values: Mapping[str, float], text: str) -> float | bool
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
         if isinstance(node.value, bool):
             raise ExpressionError(f"booleans are not allowed in {text!r}")
-        return float(node.value)
+        try:
+            return float(node.value)
+        except OverflowError:  # an integer literal of hundreds of digits
+            raise ExpressionError(f"{text[:40]!r}…: a number too large for a float") from None
     if isinstance(node, ast.Name):
         if node.id not in values:
             raise ExpressionError(

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import ScenarioError, suggest
+from sim.errors import ScenarioError, short_repr, suggest
 from sim.scenario import expr
 from sim.scenario.model import ScenarioBase, scenario_model
 from sim.scenario.yamlio import Loc, format_loc, line_of, load_with_lines
@@ -169,7 +169,7 @@ def _substitute(value: Any, loc: Loc, params: dict, si: dict, report: Any) -> An
             text = whole.group(1).strip()
             if text in params:
                 return params[text]  # keep units: the field parses them with its dimension
-            return expr.evaluate(text, si)
+            return _evaluate(text, params, si)
         return _PART.sub(lambda m: str(_one(m.group(1).strip(), params, si)), value)
     except expr.ExpressionError as exc:
         report(loc, str(exc))
@@ -177,7 +177,15 @@ def _substitute(value: Any, loc: Loc, params: dict, si: dict, report: Any) -> An
 
 
 def _one(text: str, params: dict, si: dict) -> Any:
-    return params[text] if text in params else expr.evaluate(text, si)
+    return params[text] if text in params else _evaluate(text, params, si)
+
+
+def _evaluate(text: str, params: dict, si: dict) -> float | bool:
+    """``text`` with the numeric parameters; a parameter that is not a number (text, or an
+    integer no float holds) is named as such, not as unknown."""
+    for k in sorted(expr.names(text) & (params.keys() - si.keys())):
+        raise expr.ExpressionError(f"parameter '{k}' is {short_repr(params[k])}, not a number")
+    return expr.evaluate(text, si)
 
 
 def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
@@ -242,13 +250,8 @@ def _message(model: type[BaseModel], err: Any) -> str:
         return "required field is missing"
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind in {"value_error", "assertion_error"} or "literal" in kind or "enum" in kind:
-        return f"{msg}; got {_short(got)}" if "got" not in msg else msg
-    return f"{msg}; got {_short(got)}"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+        return f"{msg}; got {short_repr(got)}" if "got" not in msg else msg
+    return f"{msg}; got {short_repr(got)}"
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
