@@ -114,7 +114,18 @@ def parse_quantity(value: Any, dimension: str) -> float:
         raise UnitError(_expected(dimension, value))
     if not math.isfinite(out):
         raise UnitError(f"expected a finite {_word(dimension)}, got {short_repr(value)}")
+    limit = MAGNITUDE_LIMIT.get(dimension)
+    if limit is not None and abs(out) > limit:
+        raise UnitError(
+            f"expected a {_word(dimension)} within ±{limit:g} {SI_UNIT[dimension]} (no "
+            f"scenario needs more), got {short_repr(value)}"
+        )
     return out
+
+
+#: Largest magnitudes a quantity may have: far beyond any scenario (100,000 km; 100 km/s),
+#: and small enough that geometry built from them stays exact (GEOS fails near 1e308).
+MAGNITUDE_LIMIT = {"length": 1e8, "speed": 1e5}
 
 
 def parse_any(value: Any) -> float:

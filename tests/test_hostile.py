@@ -356,9 +356,10 @@ def test_two_air_traffic_blocks_with_one_id_are_refused(tmp_path):
     [
         (b"a: 1\n\xff\xfe\n", r"x.yaml:2: not UTF-8 text \(byte 0xff\)"),
         (b"a: !!python/object:os.system x\n", r"x.yaml:1: not valid YAML: tag .* is not allowed"),
-        (b"", r"x.yaml: the file is empty"),
+        (b"", r"x.yaml:1: the file is empty"),
+        (b"a: 1\nb: 2\x00\n", r"x.yaml:2: not valid YAML/JSON: character U\+0000 is not allowed"),
     ],
-    ids=["utf8", "tag", "empty"],
+    ids=["utf8", "tag", "empty", "nul"],
 )
 def test_unreadable_files_get_one_line_naming_the_file(tmp_path, data, message):
     path = tmp_path / "x.yaml"
@@ -366,6 +367,44 @@ def test_unreadable_files_get_one_line_naming_the_file(tmp_path, data, message):
     with pytest.raises(ScenarioError, match=message) as exc:
         load_scenario(path)
     assert "\n" not in exc.value.problems[0] and "<unicode string>" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        ("1e308 s", r"control_period 1e\+308 s is longer than the run \(20 s\)"),
+        ("-1e308 s", r"control_period -1e\+308 s must be between dt \(0.05 s\) and the run"),
+    ],
+)
+def test_a_control_period_beyond_the_run_is_one_line(tmp_path, period, message):
+    """Found by the fuzz test: these were 'internal error: OverflowError'."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        CUT_IN.read_text().replace("control_period: 0.1 s", f"control_period: {period}")
+    )
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
+
+def test_lengths_and_speeds_beyond_any_scenario_are_refused(tmp_path):
+    """Found by the fuzz test: a lane 1e308 m wide made GEOS fail inside validate."""
+    path = tmp_path / "w.yaml"
+    text = CUT_IN.read_text().replace("lane_width: 3.5 m", "lane_width: 1e308", 1)
+    path.write_text(text.replace("ego_speed: 60 km/h", "ego_speed: 1e6 m/s", 1))
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    assert any(
+        re.search(r":25: map\.road\.roads\[0\]\.lane_width: expected a length within ±1e\+08 m", p)
+        for p in exc.value.problems
+    ), exc.value.problems
+    assert any("speed within ±100000 m/s" in p for p in exc.value.problems), exc.value.problems
+
+
+def test_repeated_run_names_are_named_at_their_entry(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: s\nscenarios:\n  - {CUT_IN}\n  - {CUT_IN}\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:4: scenarios\[1\]: run name 'alks_cut_in'"):
+        load_suite(suite)
 
 
 # ---------------------------------------------------------------- 6. agent-side crashes

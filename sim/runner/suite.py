@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import glob
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -220,6 +219,7 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             problems.append(f"{at(loc)}: {msg.removeprefix('Value error, ')}")
         raise ScenarioError(problems[0], problems) from None
     jobs: list[Job] = []
+    entry_of: list[int] = []  # the entry each job comes from (for the line of a problem)
     units: dict[str, dict[str, str]] = {}
     problems = []
     for i, item in enumerate(model.scenarios):
@@ -237,7 +237,9 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             family = spec.name if (spec.name and len(matches) == 1) else Path(m).stem
             try:
                 where = at(("scenarios", i))
-                jobs.extend(_entry_jobs(spec, Path(m), family, where, path, apply_outcomes))
+                new = _entry_jobs(spec, Path(m), family, where, path, apply_outcomes)
+                jobs.extend(new)
+                entry_of.extend([i] * len(new))
                 units[family] = display_units(spec)
             except ScenarioError as exc:
                 problems.extend(exc.problems)
@@ -248,12 +250,14 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
                 )
     if problems:
         raise ScenarioError(problems[0], problems)
-    dup = sorted(n for n, c in Counter(j.name for j in jobs).items() if c > 1)
-    if dup:
-        raise ScenarioError(
-            f"{path}: run names repeat ({', '.join(dup[:5])}); give entries "
-            "that share a file their own 'name'"
-        )
+    seen: set[str] = set()
+    for j, i in zip(jobs, entry_of, strict=True):
+        if j.name in seen:
+            raise ScenarioError(
+                f"{at(('scenarios', i))}: run name '{j.name}' repeats an earlier entry's; give "
+                "entries that share a file their own 'name'"
+            )
+        seen.add(j.name)
     return Suite(model.name, model.description, jobs, path, _file_sha(path), units=units)
 
 

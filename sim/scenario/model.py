@@ -130,6 +130,11 @@ class ScenarioBase(StrictModel):
             )
         _multiple_of_dt(self.duration, self.dt, "duration")
         if self.control_period is not None:
+            if self.control_period > self.duration:
+                raise ValueError(
+                    f"control_period {self.control_period:g} s is longer than the run "
+                    f"({self.duration:g} s): the agent would never act"
+                )
             _multiple_of_dt(self.control_period, self.dt, "control_period")
         ids = [e.id for e in self.entities]
         dup = sorted(i for i, c in Counter(ids).items() if c > 1)
@@ -150,7 +155,9 @@ class ScenarioBase(StrictModel):
 
 def _multiple_of_dt(value: float, dt: float, name: str) -> None:
     ratio = value / dt
-    if round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=0, abs_tol=1e-9):
+    if not 1 - 1e-9 <= ratio <= MAX_TICKS:  # negative, zero, or more ticks than a log holds
+        raise ValueError(f"{name} {value:g} s must be between dt ({dt:g} s) and the run's length")
+    if not math.isclose(ratio, round(ratio), rel_tol=0, abs_tol=1e-9):
         lo = max(1, math.floor(ratio)) * dt
         raise ValueError(
             f"{name} {value:g} s is not an integer multiple of dt {dt:g} s "

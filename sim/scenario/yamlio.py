@@ -99,12 +99,14 @@ def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{name}{where}: not valid YAML/JSON: {problem}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            problem = f"character U+{code:04X} is not allowed (a control character)"
+        where = _line(exc, text)
+        raise ScenarioError(f"{name}:{where}: not valid YAML/JSON: {problem}") from None
     if node is None:
-        raise ScenarioError(f"{name}: the file is empty")
+        raise ScenarioError(f"{name}:1: the file is empty")
     _check_shape(node, name)
     lines: dict[Loc, int] = {}
     _walk(node, (), lines)
@@ -112,8 +114,7 @@ def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
+        where = f":{_line(exc, text)}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "could not determine a constructor" in problem:
             problem = problem.replace("could not determine a constructor for the tag", "tag")
@@ -122,6 +123,15 @@ def loads_with_lines(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     finally:
         loader.dispose()
     return data, lines
+
+
+def _line(exc: yaml.YAMLError, text: str) -> int:
+    """The line a YAML error is on: its mark, or (reader errors) its character position."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return mark.line + 1
+    position = getattr(exc, "position", None)
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
 
 
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
