@@ -147,7 +147,9 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     replace = False if args.no_save or not args.out else check_run_folder(target, args.force)
     live = None
     if args.view:
-        from sim.viewer.app import LiveView
+        from sim.viewer.app import LiveView, require_display
+
+        require_display()  # before the run, not after it
 
         live = LiveView(realtime=args.realtime, title=f"{loaded.scenario.id} (live)")
     outcome = run_loaded(
@@ -246,6 +248,18 @@ def _brief(details: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------- suite
+def _check_agents(args: argparse.Namespace, specs: list[str | None]) -> None:
+    """Load each agent given on the command line once, before any job: a misspelt agent is
+    one line now, not thousands of 'error' rows and a report later."""
+    from agents.loading import load_agent
+
+    for spec in filter(None, specs):
+        agent = load_agent(spec, None, _agent_options(args) if spec.startswith("cmd:") else None)
+        close = getattr(agent, "close", None)
+        if callable(close):
+            close()
+
+
 def cmd_suite(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.campaign import run_campaign
     from sim.runner.suite import load_suite
@@ -258,6 +272,7 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         if value is not None and value < low:
             raise UsageError(f"{flag} {value}: must be positive")
     suite = load_suite(args.suite)
+    _check_agents(args, [args.agent, args.reference])
     if args.sample is not None:
         suite = suite.sample(args.sample, args.sample_seed)
     suite = suite.with_agent(args.agent, args.entity)
@@ -638,8 +653,9 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
             n = export_mp4(scene, Path(args.mp4), fps=max(args.fps, 1.0), **window)
             out.print(f"wrote {args.mp4} ({n} frames)")
         return EXIT_PASS
-    from sim.viewer.app import replay
+    from sim.viewer.app import replay, require_display
 
+    require_display()
     replay(scene, size, fit=args.fit)
     return EXIT_PASS
 

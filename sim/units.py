@@ -154,6 +154,12 @@ def unit_of(value: Any) -> str | None:
     return None
 
 
+def dimension_of(value: Any) -> str | None:
+    """The dimension a quantity is written in ('60 km/h' → 'speed'); None without a unit."""
+    unit = unit_of(value)
+    return _ANY_UNIT[unit][0] if unit else None
+
+
 def from_si(value: float, unit: str) -> float:
     """``value`` (SI) expressed in ``unit`` (one of the units quantities may be written in)."""
     return value / _ANY_UNIT[unit][1]

@@ -39,7 +39,7 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def pground(*args: str, cwd: Path | None = None, timeout: float = 120):
+def pground(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None):
     """``python -m sim ARGS`` as a user would run it (text output captured)."""
     return subprocess.run(
         [*PGROUND, *map(str, args)],
@@ -47,6 +47,7 @@ def pground(*args: str, cwd: Path | None = None, timeout: float = 120):
         text=True,
         timeout=timeout,
         cwd=cwd,
+        env=env,
     )
 
 

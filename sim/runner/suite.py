@@ -169,6 +169,14 @@ def is_suite_file(path: Path) -> bool:
     return isinstance(data, dict) and "scenarios" in data
 
 
+def _looks_like_scenario(path: Path) -> bool:
+    try:
+        data, _ = load_with_lines(path)
+    except ScenarioError:
+        return False
+    return isinstance(data, dict) and "scenarios" not in data and "entities" in data
+
+
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -179,8 +187,12 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
     point of entries filtered by ``avoidable_by`` (to compute their outcomes)."""
 
     path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in SCENARIO_SUFFIXES)
+    # a single scenario file is a suite of one run, as a folder is a suite of its files
+    single = not path.is_dir() and _looks_like_scenario(path)
+    if path.is_dir() or single:
+        files = (
+            [path] if single else sorted(p for p in path.iterdir() if p.suffix in SCENARIO_SUFFIXES)
+        )
         if not files:
             raise ScenarioError(f"{path}: no scenario files (*.yaml, *.yml, *.json) in folder")
         jobs = []
@@ -193,6 +205,8 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             jobs.append(
                 Job(p.stem, p.stem, p, {}, seed if isinstance(seed, int) else 0, _file_sha(p))
             )
+        if single:
+            return Suite(path.stem, f"the scenario {path}", jobs, path, _file_sha(path))
         return Suite(path.name, f"all scenarios in {path}", jobs, path, None)
     data, lines = load_with_lines(path)
 
@@ -288,6 +302,12 @@ def _entry_jobs(
     combos = expand(spec, where)
     if not combos:
         raise ScenarioError(f"{where}: the constraints leave no run")
+    from sim.scenario.load import override_problem
+
+    for name, value in {(k, v) for c in combos for k, v in c.items()}:
+        msg = override_problem(params[name], value)
+        if msg:
+            raise ScenarioError(f"{where}: parameter {name}: {msg}")
     seed0 = base.scenario.seed if spec.seed is None else spec.seed
     single = len(combos) == 1 and spec.repetitions == 1
     sha = base.sha256

@@ -21,7 +21,7 @@ from sim.errors import ScenarioError, short_repr, suggest
 from sim.scenario import expr
 from sim.scenario.model import ScenarioBase, scenario_model
 from sim.scenario.yamlio import Loc, format_loc, line_of, load_with_lines
-from sim.units import parse_any
+from sim.units import UnitError, dimension_of, parse_any, parse_quantity
 
 _WHOLE = re.compile(r"^\s*\$\{([^{}]+)\}\s*$")
 _PART = re.compile(r"\$\{([^{}]+)\}")
@@ -60,6 +60,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     name = str(path)
     if not isinstance(data, dict):
         raise ScenarioError(f"{name}:1: expected a mapping of scenario fields at the top level")
+    if "scenarios" in data and "entities" not in data:
+        raise ScenarioError(f"{name}:1: this is a suite file: use `pground suite {name}`")
     problems: list[str] = []
     reported: list[Loc] = []
 
@@ -81,6 +83,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
                 f"{name}: --set {key}: the scenario has no parameter '{key}'."
                 f"{suggest(key, params)} Parameters: {known}"
             )
+    bad = [
+        f"{name}: --set {key}: {msg}"
+        for key, value in overrides.items()
+        if (msg := override_problem(params[key], value))
+    ]
+    if bad:  # said once, at the flag, not again at every field that uses the parameter
+        raise ScenarioError(bad[0], bad)
     params = {**params, **overrides}
     si: dict[str, float] = {}
     for key, value in params.items():
@@ -103,6 +112,28 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         for loc, msg in _late_triggers(scenario)
     )
     return LoadedScenario(path, scenario, digest, params, overrides, resolved, warnings)
+
+
+def override_problem(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot replace a parameter whose file value is ``default``: a quantity
+    takes a quantity of the same dimension (or a bare SI number), a number a number; a text
+    parameter takes any text."""
+    dimension = dimension_of(default)
+    if dimension is not None:
+        try:
+            parse_quantity(value, dimension)
+        except UnitError as exc:
+            return str(exc)
+        return None
+    try:
+        parse_any(default)
+    except ValueError:
+        return None  # a text parameter
+    try:
+        parse_any(value)
+    except ValueError:
+        return f"expected a number, got {short_repr(value)}"
+    return None
 
 
 def _late_triggers(scenario: ScenarioBase) -> list[tuple[Loc, str]]:

@@ -9,6 +9,7 @@ timeline scrubs.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,24 @@ class Viewer:
         )
 
 
+def require_display() -> None:
+    """Refuse at once where no window can open: on Linux without X11 or Wayland, SDL would
+    try other back-ends and can block for good (unless SDL_VIDEODRIVER names one)."""
+    from sim.errors import UsageError
+
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("SDL_VIDEODRIVER")
+    ):
+        raise UsageError("no display: use --frames DIR or --gif FILE (or --mp4 FILE)")
+
+
 def open_window(size: tuple[int, int], title: str) -> pygame.Surface:
     from sim.errors import UsageError
 
+    require_display()
     pygame.display.init()
     try:
         screen = pygame.display.set_mode(size)
