@@ -139,7 +139,7 @@ def check_agent(
     options: dict[str, Any] | None = None,
 ) -> CheckReport:
     """Run every check of the module docstring on the agent ``spec`` and report."""
-    from agents.loading import load_agent
+    from agents.loading import check_domain, load_agent
     from sim.core.rollout import Session
     from sim.errors import ProvingGroundError
     from sim.scenario.load import load_scenario
@@ -162,6 +162,7 @@ def check_agent(
         except ProvingGroundError as exc:
             report.add("loads", False, str(exc))
             return None, None, []
+        check_domain(agent, spec, domain, target.id)  # one line, not an AttributeError in act
         probe = _Probe(agent)
         others = {
             e.id: load_agent(e.agent, dict(e.agent_params), from_file=True) for e in controlled
@@ -203,6 +204,7 @@ def check_agent(
         f"control steps on {path.name}",
         not faults and n_act > 0,
         f"{n_act} actions, no fault"
+        + (f" (the scenario ended before {steps} steps)" if n_act < steps else "")
         if not faults
         else f"{len(faults)} fault(s) {kinds}: {faults[0].details['message'][:160]}",
     )

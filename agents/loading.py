@@ -114,3 +114,12 @@ def load_agent(
     if missing:
         raise AgentError(f"agent {spec!r}: {target} is not an Agent (no {', '.join(missing)})")
     return agent
+
+
+def check_domain(agent: Any, spec: str, domain: str, entity: str) -> None:
+    """Refuse an agent that declares ``domains`` without ``domain`` (before any act())."""
+    domains = getattr(agent, "domains", None)
+    if domains and domain not in domains:
+        raise AgentError(
+            f"agent {spec!r} is a {'/'.join(domains)} agent; '{entity}' is a {domain} entity"
+        )

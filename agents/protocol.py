@@ -26,6 +26,8 @@ class Agent(Protocol):
         """One decision from what the sensors report now."""
         ...
 
+    # Optional: ``domains: tuple[str, ...]``, the domains the agent drives ("road", ...):
+    # handing it an entity of another domain is then one clear error before the run.
     # Optional: ``close(self) -> None``, called once when the run ends (release resources).
     # Optional: ``planned_path(self) -> ndarray | None``, the (K, 2) world points the agent
     # means to follow; the first 16 are recorded after each act() and drawn by the viewer.

@@ -1179,7 +1179,12 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument(
         "--scenario", metavar="FILE", help="check on this scenario instead of the built-in one"
     )
-    ca.add_argument("--steps", type=int, default=300, help="control steps to run (default 300)")
+    ca.add_argument(
+        "--steps",
+        type=int,
+        default=300,
+        help="control steps to run (default 300, fewer when the scenario ends first)",
+    )
     ca.add_argument("--seed", type=int, default=0, help="seed of both runs (default 0)")
     ca.add_argument("--json", action="store_true", help="print the report as JSON")
     remote_opts(ca)

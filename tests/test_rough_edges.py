@@ -71,3 +71,55 @@ def test_each_command_says_which_kind_of_file_it_wants(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "pass: 1" in r.stdout and (out / "report.html").exists()
     assert pground("verify", out).returncode == 0
+
+
+class _Broken:
+    name, version = "broken", "1"
+
+    def reset(self, briefing, *, rng):
+        pass
+
+    def act(self, obs):
+        return self._helper(obs)
+
+    def _helper(self, obs):
+        return obs.no_such_field
+
+
+def test_an_agent_exception_says_where_it_was_raised(write_yaml, monkeypatch, capsys):
+    """The event names the agent's file and line (not the simulator's); PGROUND_DEBUG=1
+    prints the whole traceback too."""
+    from sim.core.rollout import rollout
+    from sim.scenario import load_scenario
+
+    monkeypatch.setenv("PGROUND_DEBUG", "1")
+    res = rollout(load_scenario(write_yaml(MINIMAL)).scenario, {"ego": _Broken()})
+    (ev,) = [e for e in res.events if e.kind == "agent_fault"]
+    tb = ev.details["traceback"]
+    assert [t.rsplit(" in ", 1)[1] for t in tb] == ["act", "_helper"]
+    assert all("test_rough_edges.py:" in t for t in tb)
+    assert ev.details["message"].startswith("AttributeError: ")
+    assert ev.details["message"].endswith(f"(at {tb[-1]})")
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "no_such_field" in err
+
+
+def test_an_agent_of_another_domain_is_one_line_before_anything_runs():
+    r = pground("check-agent", "acc", "--domain", "rail")
+    assert r.returncode == 3
+    assert r.stderr.strip() == "error: agent 'acc' is a road agent; 'train' is a rail entity"
+    r = pground("run", SCENARIOS / "rail" / "red_signal_approach.yaml", "--agent", "acc")
+    assert r.returncode == 3 and len(r.stderr.strip().splitlines()) == 1
+    assert "is a road agent" in r.stderr and not r.stdout
+
+
+def test_check_agent_says_when_the_scenario_ends_before_the_steps(tmp_path):
+    r = pground("check-agent", "acc", "--domain", "road", "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    steps = [c for c in json.loads(r.stdout)["checks"] if c["name"].startswith("control steps")]
+    assert steps[0]["detail"] == "200 actions, no fault (the scenario ended before 300 steps)"
+    assert "fewer when the scenario ends first" in " ".join(
+        pground("check-agent", "--help").stdout.split()
+    )

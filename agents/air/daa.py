@@ -35,6 +35,7 @@ class DAAPilot(PlanFollower):
 
     name = "daa-pilot"
     version = "1.0"
+    domains = ("air",)  # checked before a run: no act() on another domain's briefing
 
     @classmethod
     def params_allowed(cls) -> set[str]:

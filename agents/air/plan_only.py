@@ -11,3 +11,4 @@ class PlanOnly(PlanFollower):
 
     name = "plan-only"
     version = "1.0"
+    domains = ("air",)  # checked before a run: no act() on another domain's briefing

@@ -35,6 +35,7 @@ class SupervisedATO:
 
     name = "supervised-ato"
     version = "1.0"
+    domains = ("rail",)  # checked before a run: no act() on another domain's briefing
     PARAMS = ("brake_share", "margin_kmh", "stop_before_signal_m")
 
     def __init__(self, **params: Any) -> None:

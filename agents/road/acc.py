@@ -38,6 +38,7 @@ class AdaptiveCruise:
 
     name = "AdaptiveCruise"
     version = "1.0.0"
+    domains = ("road",)  # checked before a run: no act() on another domain's briefing
 
     def __init__(
         self,

@@ -121,6 +121,7 @@ class R157ReferenceDriver:
 
     name = "R157ReferenceDriver"
     version = "2.1.0"
+    domains = ("road",)  # checked before a run: no act() on another domain's briefing
     #: a human sees the scene: the system's sensors and sensor faults do not apply to it
     #: (vehicle and environment faults, e.g. a wet road, do)
     perceives_ground_truth = True

@@ -56,6 +56,7 @@ class ColregPilot:
 
     name = "colreg-pilot"
     version = "1.0"
+    domains = ("water",)  # checked before a run: no act() on another domain's briefing
     PARAMS = ("safe_cpa_m", "min_turn_deg", "max_turn_deg", "hazard_lookahead_s")
 
     def __init__(self, **params: Any) -> None:

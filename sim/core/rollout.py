@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
+import sys
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +31,20 @@ from sim.sensors import STATS, SensorSuite
 PLANS = "plans"  # log group of the agents' planned paths (not a domain)
 SENSORS = "sensors"  # log group of the sensors' scan statistics (not a domain)
 PLAN_POINTS = 16
+
+
+def raised(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """Message and details of an exception an in-process agent raised: where it was raised
+    (file:line in function, innermost last, at most 12 frames; paths relative to the working
+    folder where they are under it) so the event says where to look. With PGROUND_DEBUG=1
+    the whole traceback goes to stderr as well."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    cwd = os.getcwd() + os.sep
+    where = [f"{f.filename.removeprefix(cwd)}:{f.lineno} in {f.name}" for f in frames[-12:]]
+    if os.environ.get("PGROUND_DEBUG"):
+        traceback.print_exception(exc, file=sys.stderr)
+    message = f"{type(exc).__name__}: {exc}" + (f" (at {where[-1]})" if where else "")
+    return message, {"traceback": where}
 
 
 @dataclass
@@ -298,7 +315,7 @@ class Session:
             except ProvingGroundError:
                 raise  # the agent cannot be run at all (e.g. its program is missing)
             except Exception as exc:
-                self._fault(0, eid, "reset_raised", f"{type(exc).__name__}: {exc}")
+                self._fault(0, eid, "reset_raised", *raised(exc))
             # after reset: an out-of-process agent tells its name in its hello
             self.agent_info[eid] = {
                 "name": label(getattr(agent, "name", type(agent).__name__)),
@@ -407,7 +424,7 @@ class Session:
             self._policy(rt, slot)
             return
         except Exception as exc:
-            self._fault(tick, eid, "act_raised", f"{type(exc).__name__}: {exc}")
+            self._fault(tick, eid, "act_raised", *raised(exc))
             self._policy(rt, slot)
             return
         if self.faults is not None:

@@ -24,7 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from agents.loading import load_agent
+from agents.loading import check_domain, load_agent
 from metrics.criteria import CriterionResult, Verdict, evaluate, validity_problems
 from metrics.registry import METRICS, MetricValue, RunData, compute_metrics
 from sim.core.events import json_ready
@@ -110,6 +110,7 @@ def build_agents(
         agents[e.id] = load_agent(
             spec, params, agent_options, from_file=from_file, allow_file_agents=allow_file_agents
         )
+        check_domain(agents[e.id], spec, e.domain, e.id)
         specs[e.id], kwargs[e.id] = spec, params
     return agents, specs, kwargs
 
