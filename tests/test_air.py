@@ -473,3 +473,22 @@ entities:
     assert c[0] == 5  # the four above the ceiling and the ownship outside do not count
     assert out.metrics["sector_peak_count"].value == 5
     assert out.metrics["sector_over_capacity_s"].value > 0
+
+
+@pytest.mark.parametrize("cell", [1e-3, 1.0])
+def test_grid_pairs_with_cells_far_smaller_than_the_boxes_stays_small_and_exact(cell):
+    """Boxes a kilometre wide on cells of a millimetre (or a world 10^8 m wide, whose cell
+    keys would wrap around int64) would register each box in 10^12 cells: the grid coarsens
+    itself, and the pairs are still exactly the overlapping boxes."""
+    rng = np.random.default_rng(7)
+    n = 60
+    x, y, z = rng.uniform(-1e8, 1e8, (3, n)) if cell == 1.0 else rng.uniform(0, 5e3, (3, n))
+    h = np.full(n, 1000.0)
+    valid = np.ones(n, dtype=bool)
+    i, j = grid_pairs(x - h, y - h, x + h, y + h, valid, cell, zmin=z - h, zmax=z + h, zcell=cell)
+    a, b = all_pairs(valid)
+    hit = (np.abs(x[a] - x[b]) <= 2000) & (np.abs(y[a] - y[b]) <= 2000)
+    hit &= np.abs(z[a] - z[b]) <= 2000
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(
+        zip(a[hit].tolist(), b[hit].tolist(), strict=True)
+    )

@@ -5,6 +5,8 @@ Shapes are given in every docstring; all inputs are float64 numpy arrays.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 
@@ -188,12 +190,21 @@ def grid_pairs(
         lo.append(zmin[idx])
         hi.append(zmax[idx])
         size.append(zcell)
-    c0 = [np.floor(a / s).astype(np.int64) for a, s in zip(lo, size, strict=True)]
-    c1 = [np.floor(a / s).astype(np.int64) for a, s in zip(hi, size, strict=True)]
-    base = [int(c.min()) for c in c0]
-    span = [int(c.max()) - b + 1 for c, b in zip(c1, base, strict=True)]
-    extent = [b - a + 1 for a, b in zip(c0, c1, strict=True)]
-    count = np.prod(extent, axis=0)
+    # Cells far smaller than the boxes (or a world too wide for int64 cell keys) would
+    # register each box in millions of cells: coarsen until each box touches a few cells
+    # and every key fits. The cell size changes only the cost, never the pairs found.
+    budget = 16 * idx.size + 1024
+    while True:
+        c0 = [np.floor(a / s).astype(np.int64) for a, s in zip(lo, size, strict=True)]
+        c1 = [np.floor(a / s).astype(np.int64) for a, s in zip(hi, size, strict=True)]
+        base = [int(c.min()) for c in c0]
+        span = [int(c.max()) - b + 1 for c, b in zip(c1, base, strict=True)]
+        extent = [b - a + 1 for a, b in zip(c0, c1, strict=True)]
+        cells = np.prod([e.astype(float) for e in extent], axis=0)  # float: no wrap-around
+        if cells.sum() <= budget and math.prod(span) < 2**62:
+            count = cells.astype(np.int64)
+            break
+        size = [2.0 * s for s in size]
     owner = np.repeat(np.arange(idx.size), count)
     k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     key = np.zeros(k.size, dtype=np.int64)
