@@ -35,9 +35,13 @@ class UsageError(ProvingGroundError):
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
-    """' Did you mean 'x'?' when a close match exists, else ''."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    """' Did you mean 'x'?' when a close match exists, or a single known name that ``name``
+    abbreviates ('decel' for 'deceleration', 'to' for 'to_speed'), else ''."""
+    names = list(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close and len(name) >= 2:
+        close = [k for k in names if k.lower().startswith(name.lower())]
+    return f" Did you mean '{close[0]}'?" if len(close) == 1 else ""
 
 
 #: Typed agent faults (the ``fault`` of an ``agent_fault`` event), docs/agent-protocol.md §5.

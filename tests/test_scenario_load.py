@@ -50,7 +50,7 @@ def test_control_period_must_be_a_multiple_of_dt(write_yaml):
     """0.15 s is not a multiple of 0.1 s: rejected, never rounded."""
     text = MINIMAL.replace("duration: 5 s", "duration: 5 s\ncontrol_period: 0.15 s")
     (p,) = _problems(write_yaml, text)
-    assert "control_period 0.15 s is not an integer multiple of dt 0.1 s" in p
+    assert "control_period: 0.15 s is not an integer multiple of dt 0.1 s" in p
 
 
 def test_every_problem_is_reported(write_yaml):

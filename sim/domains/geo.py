@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from sim.core.pairs import cpa
 from sim.scenario.model import StrictModel
@@ -19,13 +19,18 @@ EARTH_RADIUS_M = 6_371_000.0  # mean radius (IUGG), as BlueSky's flat-earth kwik
 
 
 class Position(StrictModel):
-    """``{x, y}`` in local metres (x east, y north), or ``{lat, lon}`` in degrees (needs the
-    domain map's ``origin``)."""
+    """``{x, y}`` (or ``[x, y]``, as road points are written) in local metres (x east,
+    y north), or ``{lat, lon}`` in degrees (needs the domain map's ``origin``)."""
 
     x: Length | None = None
     y: Length | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, data: Any) -> Any:
+        return xy_pair(data) or data
 
     @model_validator(mode="after")
     def _one_form(self) -> Position:
@@ -38,6 +43,25 @@ class Position(StrictModel):
         ):
             raise ValueError("give either x and y (metres) or lat and lon (degrees)")
         return self
+
+
+def xy_pair(data: Any) -> dict[str, Any] | None:
+    """``{x, y}`` of a two-item list ``[x, y]``, else None."""
+    if isinstance(data, list | tuple) and len(data) == 2:
+        return {"x": data[0], "y": data[1]}
+    return None
+
+
+def point_form(data: Any, extra: tuple[str, ...]) -> Any:
+    """A route or plan point written as ``[x, y]`` or ``{x, y, <extra>…}`` (without the
+    ``position`` level) in its declared form ``{position: {x, y}, <extra>…}``."""
+    pair = xy_pair(data)
+    if pair is not None:
+        return {"position": pair}
+    if isinstance(data, dict) and "position" not in data and ("x" in data or "lat" in data):
+        keep = {k: v for k, v in data.items() if k in extra}
+        return {"position": {k: v for k, v in data.items() if k not in extra}, **keep}
+    return data
 
 
 class Origin(StrictModel):
@@ -69,6 +93,8 @@ class Trigger(StrictModel):
     """When a scripted manoeuvre starts: at a time, when the horizontal distance to `to`
     falls below a value, or when the time to closest approach with `to` does (converging
     only); then after ``delay``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at_time": "30 s"}]})
 
     at_time: Duration | None = Field(None, ge=0)
     distance_below: Length | None = Field(None, gt=0, description="horizontal, to `to`")

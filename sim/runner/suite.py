@@ -30,6 +30,7 @@ from pydantic import Field, ValidationError
 from sim.errors import ScenarioError, suggest
 from sim.runner.outcomes import AvoidableBy
 from sim.runner.variation import MAX_RUNS, Variation, display_units, expand, repetition_seed
+from sim.scenario.explain import explain
 from sim.scenario.model import SAFE_NAME, StrictModel
 from sim.scenario.yamlio import canonical_json, format_loc, line_of, load_with_lines
 
@@ -224,13 +225,13 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
             if len(loc) > 2 and loc[0] == "scenarios" and loc[2] == "str":
                 continue
             loc = tuple(p for p in loc if p != "SuiteEntryModel")
-            msg = err["msg"] if err["type"] != "extra_forbidden" else f"unknown field '{loc[-1]}'"
+            loc, msg = explain(SuiteModel, {**err, "loc": loc})
             if err["type"] == "string_pattern_mismatch" and loc[-1] == "name":
                 msg = (
                     f"{err['input']!r} cannot name run folders: letters, digits, '_', '-', "
                     "'.' only, not starting with '.'"
                 )
-            problems.append(f"{at(loc)}: {msg.removeprefix('Value error, ')}")
+            problems.append(f"{at(loc)}: {msg}")
         raise ScenarioError(problems[0], problems) from None
     jobs: list[Job] = []
     entry_of: list[int] = []  # the entry each job comes from (for the line of a problem)

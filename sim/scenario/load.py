@@ -8,17 +8,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from sim.errors import ScenarioError, short_repr, suggest
 from sim.scenario import expr
+from sim.scenario.explain import explain
 from sim.scenario.model import ScenarioBase, scenario_model
 from sim.scenario.yamlio import Loc, format_loc, line_of, load_with_lines
 from sim.units import UnitError, dimension_of, parse_any, parse_quantity
@@ -265,69 +264,9 @@ def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
             loc = tuple(err["loc"])
             if len(loc) > 1 and loc[0] == "entities" and isinstance(loc[1], int):
                 loc = ("entities", keep[loc[1]], *loc[2:])  # back to the file's numbering
-            report(loc, _message(model, {**err, "loc": loc}))
+            report(*explain(model, {**err, "loc": loc}))
         return None
     return scenario if len(keep) == len(entities or []) else None
-
-
-def _message(model: type[BaseModel], err: Any) -> str:
-    kind, loc, got = err["type"], tuple(err["loc"]), err.get("input")
-    if kind == "extra_forbidden":
-        allowed = _fields_at(model, loc[:-1])
-        hint = suggest(str(loc[-1]), allowed) if allowed else ""
-        listing = f" Allowed: {', '.join(allowed)}" if allowed else ""
-        return f"unknown field '{loc[-1]}'.{hint}{listing}"
-    if kind == "missing":
-        return "required field is missing"
-    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind in {"value_error", "assertion_error"} or "literal" in kind or "enum" in kind:
-        return f"{msg}; got {short_repr(got)}" if "got" not in msg else msg
-    return f"{msg}; got {short_repr(got)}"
-
-
-def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    """Field names allowed at ``loc`` inside ``model`` (for 'did you mean')."""
-    current: Any = model
-    for part in loc:
-        current = _descend(current, part)
-        if current is None:
-            return []
-    current = _strip(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _strip(tp: Any) -> Any:
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    return tp
-
-
-def _descend(tp: Any, part: str | int) -> Any:
-    tp = _strip(tp)
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        for opt in options:
-            opt = _strip(opt)
-            if isinstance(opt, type) and issubclass(opt, BaseModel):
-                tag = opt.model_fields.get("domain") or opt.model_fields.get("type")
-                if tag is not None and part in typing.get_args(tag.annotation):
-                    return opt  # pydantic puts a discriminated union's tag in the loc
-        for opt in options:
-            found = _descend(opt, part)
-            if found is not None:
-                return found
-        return None
-    if origin in (list, tuple) and isinstance(part, int):
-        return typing.get_args(tp)[0]
-    if origin is dict:
-        return typing.get_args(tp)[1]
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
-        f = tp.model_fields.get(part)
-        return f.annotation if f is not None else None
-    return None
 
 
 def _semantic_checks(scenario: ScenarioBase) -> list[tuple[Loc, str]]:

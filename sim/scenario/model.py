@@ -139,9 +139,9 @@ class ScenarioBase(StrictModel):
         ids = [e.id for e in self.entities]
         dup = sorted(i for i, c in Counter(ids).items() if c > 1)
         if dup:
-            raise ValueError(f"entity ids must be unique; repeated: {', '.join(dup)}")
+            raise ValueError(f"entities: ids must be unique; repeated: {', '.join(dup)}")
         if not any(e.controlled for e in self.entities):
-            raise ValueError("no entity has an 'agent': at least one must be controlled")
+            raise ValueError("entities: none has an 'agent'; at least one must be controlled")
         return self
 
     @property

@@ -177,7 +177,8 @@ class AirRuntime:
             g: dict[str, Any] | None = None
             if e.goal is not None:
                 gx, gy = to_local(e.goal.position, origin)
-                g = {"x_m": gx, "y_m": gy, "radius_m": float(e.goal.radius)}
+                r = e.goal.radius or e.goal_radius or GOAL_RADIUS_M[e.kind]
+                g = {"x_m": gx, "y_m": gy, "radius_m": float(r)}
             elif e.plan and e.controlled:
                 r = e.goal_radius or GOAL_RADIUS_M[e.kind]
                 g = {

@@ -11,11 +11,11 @@ vertical rates m/s or ft/min (``fpm``).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from sim.domains.geo import Origin, Position, Trigger
+from sim.domains.geo import Origin, Position, Trigger, point_form
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Altitude, Angle, AngularRate, Duration, Length, Speed
 
@@ -256,9 +256,16 @@ class AirMap(StrictModel):
 
 
 class Waypoint(StrictModel):
+    """``{position: {x, y}, …}``, or briefly ``[x, y]`` or ``{x, y, …}``."""
+
     position: Position
     altitude: Altitude | None = Field(None, description="default: keep the current altitude")
     speed: Speed | None = Field(None, gt=0, description="default: keep the current speed")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _brief(cls, data: Any) -> Any:
+        return point_form(data, ("altitude", "speed"))
 
 
 class Limits(StrictModel):
@@ -284,6 +291,10 @@ class Surveillance(StrictModel):
 class Manoeuvre(StrictModel):
     """A scripted change of targets; the plan is abandoned on the axes it sets."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"when": {"at_time": "30 s"}, "turn": "30 deg"}]}
+    )
+
     when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
     heading: Angle | None = Field(None, description="new heading (bearing)")
     turn: Angle | None = Field(None, description="turn by this much (+ right)")
@@ -301,8 +312,12 @@ class Manoeuvre(StrictModel):
 
 
 class Goal(StrictModel):
+    """Come within ``radius`` of ``position``."""
+
     position: Position
-    radius: Length = Field(gt=0)
+    radius: Length | None = Field(
+        None, gt=0, description="default: the entity's goal_radius, else by type"
+    )
 
 
 class AirEntity(EntityBase):
@@ -323,5 +338,5 @@ class AirEntity(EntityBase):
     surveillance: Surveillance = Field(default_factory=Surveillance)
     goal: Goal | None = Field(None, description="default: the last waypoint of the plan")
     goal_radius: Length | None = Field(
-        None, gt=0, description="radius around the last waypoint (default: by type)"
+        None, gt=0, description="radius around the goal or last waypoint (default: by type)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Angle, AngularRate, Duration, Jerk, Length, Speed
@@ -36,6 +36,8 @@ class Pose(StrictModel):
 class Segment(StrictModel):
     """One piece of a road's reference line: ``{line: 200 m}``, ``{arc: 300 m, radius: 250 m}``
     (positive radius turns left) or ``{points: [[x, y], ...]}`` (world metres)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"line": "200 m"}]})
 
     line: Length | None = Field(None, gt=0)
     arc: Length | None = Field(None, gt=0, description="arc length")
@@ -208,6 +210,8 @@ class Trigger(StrictModel):
     """When a manoeuvre starts: one condition, relative to entity ``to`` where it needs one.
     Gaps are free-space, along the road when both are on it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at_time": "3 s"}]})
+
     at_time: Duration | None = Field(None, ge=0)
     distance_below: Length | None = Field(None, description="centre distance to `to`")
     gap_below: Length | None = None
@@ -256,6 +260,8 @@ class LaneChange(StrictModel):
     """Move ``lanes`` lanes (+ left, - right) or ``to_lane``, with peak ``lateral_speed``.
     ``sinusoidal`` (OpenSCENARIO ``dynamicsShape``): offset Δ·(1 − cos πτ)/2, τ ∈ [0, 1]."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"lanes": -1}]})
+
     lanes: int | None = None
     to_lane: int | None = Field(None, ge=0)
     lateral_speed: Speed = Field(1.0, gt=0)
@@ -271,6 +277,14 @@ class LaneChange(StrictModel):
 
 
 class Manoeuvre(StrictModel):
+    """One scripted action (speed, brake or lane_change) started by ``when``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"when": {"at_time": "3 s"}, "brake": {"deceleration": "6 m/s^2"}}]
+        }
+    )
+
     when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
     speed: SpeedChange | None = None
     brake: Brake | None = None
@@ -286,6 +300,8 @@ class Manoeuvre(StrictModel):
 
 class Goal(StrictModel):
     """Reach station ``s`` on ``road``, or come within ``radius`` of (x, y)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"road": "main", "s": "900 m"}]})
 
     road: str | None = None
     s: Length | None = None

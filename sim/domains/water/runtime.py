@@ -159,7 +159,8 @@ class WaterRuntime:
             g = None
             if e.goal is not None:
                 gx, gy = to_local(e.goal.position, o)
-                g = {"x_m": gx, "y_m": gy, "radius_m": float(e.goal.radius)}
+                r = e.goal.radius or e.goal_radius or self.length[i]
+                g = {"x_m": gx, "y_m": gy, "radius_m": float(r)}
             elif e.route and e.controlled:
                 w = self.routes[i][-1]
                 g = {

@@ -9,11 +9,11 @@ headings, courses and current/wind directions are bearings (clockwise from north
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from sim.domains.geo import Origin, Position, Trigger
+from sim.domains.geo import Origin, Position, Trigger, point_form
 from sim.scenario.model import ID_PATTERN, EntityBase, StrictModel
 from sim.units import Acceleration, Angle, AngularRate, Duration, Length, Speed
 
@@ -261,8 +261,15 @@ class WaterMap(StrictModel):
 
 
 class RoutePoint(StrictModel):
+    """``{position: {x, y}, …}``, or briefly ``[x, y]`` or ``{x, y, …}``."""
+
     position: Position
     speed: Speed | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _brief(cls, data: Any) -> Any:
+        return point_form(data, ("speed",))
 
 
 class Limits(StrictModel):
@@ -281,6 +288,10 @@ class Sensors(StrictModel):
 
 class Manoeuvre(StrictModel):
     """A scripted change of course or speed; the route is abandoned on a course change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"when": {"at_time": "60 s"}, "turn": "30 deg"}]}
+    )
 
     when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
     course: Angle | None = Field(None, description="new heading (bearing)")
@@ -321,8 +332,12 @@ class Placement(StrictModel):
 
 
 class Goal(StrictModel):
+    """Come within ``radius`` of ``position``."""
+
     position: Position
-    radius: Length = Field(gt=0)
+    radius: Length | None = Field(
+        None, gt=0, description="default: the entity's goal_radius, else one ship length"
+    )
 
 
 class WaterEntity(EntityBase):
@@ -345,4 +360,8 @@ class WaterEntity(EntityBase):
     limits: Limits = Field(default_factory=Limits)
     sensors: Sensors = Field(default_factory=Sensors)
     goal: Goal | None = Field(None, description="default: the last route point")
-    goal_radius: Length | None = Field(None, gt=0, description="default: one ship length")
+    goal_radius: Length | None = Field(
+        None,
+        gt=0,
+        description="radius around the goal or last route point (default: one ship length)",
+    )
