@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -79,6 +80,17 @@ class MetricSpec:
 
 METRICS: dict[str, MetricSpec] = {}
 
+#: A sentence ends at . ! or ? before a capital letter or an opening bracket ("e.g. the"
+#: does not end one).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+
+
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring's first paragraph, joined onto one line (the
+    first line alone cut definitions mid-sentence in `pground metrics`)."""
+    paragraph = inspect.cleandoc(doc or "").split("\n\n")[0]
+    return _SENTENCE_END.split(" ".join(paragraph.split()), maxsplit=1)[0]
+
 
 def metric(
     name: str,
@@ -89,13 +101,13 @@ def metric(
     source: str,
     notes: str = "",
 ) -> Callable[[Callable[[RunData], MetricValue]], Callable[[RunData], MetricValue]]:
-    """Register ``fn`` as metric ``name``; its docstring's first line is the summary and
+    """Register ``fn`` as metric ``name``; its docstring's first sentence is the summary and
     ``notes`` (a definition several metrics share) is appended to its definition."""
 
     def wrap(fn: Callable[[RunData], MetricValue]) -> Callable[[RunData], MetricValue]:
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
-        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
+        summary = first_sentence(fn.__doc__) or name
         METRICS[name] = MetricSpec(name, version, unit, domains, fn, summary, source, notes)
         return fn
 

@@ -991,7 +991,7 @@ def _sampling_html(sample: dict[str, Any] | None) -> str:
     )
 
 
-def _param_text(value: Any, unit: str | None) -> str:
+def param_text(value: Any, unit: str | None) -> str:
     """A parameter as plain text for the runs table (numbers in the suite's unit)."""
     return _in_unit(value, unit) if _num(value) is not None else str(value)
 
@@ -1284,7 +1284,7 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
             "link": _anchor(r["name"]) if r["name"] in detailed else None,
             # plain text: the page sets it as textContent (escaping it here would show &lt;)
             "params": " ".join(
-                f"{k}={_param_text(v, units_of.get(r['family'], {}).get(k))}"
+                f"{k}={param_text(v, units_of.get(r['family'], {}).get(k))}"
                 for k, v in sorted(r["params"].items())
             ),
             "ttc": _num(r["metrics"].get("min_ttc_s")),

@@ -22,6 +22,20 @@ RULES = {
 }
 
 
+#: What each rule's finding means (the monitor's test, sim/domains/water/colreg.py).
+RULE_FINDINGS = {
+    "8/16": "the give-way vessel made no course change >= 30 deg nor speed reduction >= 50 % "
+    "before TCPA fell to action_tcpa",
+    "13": "the overtaking vessel came closer than keep_clear",
+    "14": "a turn to port beyond port_turn in a head-on encounter",
+    "15": "the give-way vessel crossed the stand-on vessel's track ahead of it",
+    "17": "the stand-on vessel altered course >= stand_on_tolerance (or speed by 20 %) while "
+    "the give-way vessel's action sufficed (DCPA if kept >= cpa_risk) or before action_tcpa",
+    "19": "in restricted visibility, no early action, or a turn to port for a vessel forward "
+    "of the beam",
+}
+
+
 def _ctl(run: RunData) -> tuple[dict[str, np.ndarray], list[int]]:
     if "water" not in run.log.arrays:
         return {}, []
@@ -116,14 +130,8 @@ def _rule(rule: str) -> Callable[[RunData], MetricValue]:
         )
 
     fn.__doc__ = (
-        f"COLREG Rule {rule} findings against controlled vessels (count; first time in "
-        "details). Rule 8/16: give-way vessel made no course change >= 30 deg nor speed "
-        "reduction >= 50 % before TCPA <= action_tcpa; 13: overtaking vessel closer than "
-        "keep_clear; 14: turn to port beyond port_turn in a head-on; 15: give-way vessel "
-        "crossed the stand-on vessel's track ahead of it; 17: stand-on vessel altered course "
-        ">= stand_on_tolerance (or speed by 20 %) while the give-way vessel's action sufficed "
-        "(DCPA if kept >= cpa_risk) or before action_tcpa; 19: no early action, or a turn to "
-        "port for a vessel forward of the beam, in restricted visibility."
+        f"COLREG Rule {rule} findings against controlled vessels: {RULE_FINDINGS[rule]} "
+        "(count; the first time in details)."
     )
     return fn
 

@@ -47,7 +47,9 @@ KEY_METRICS = (
     "spads",
     "protection_interventions",
     "station_stop_error_m",
+    "min_separation_margin_m",
     "colreg_findings",
+    "groundings",
     "min_cpa_m",
 )
 #: Campaign table columns: the first four of these that any run of the campaign has.
@@ -63,6 +65,8 @@ TABLE_METRICS = (
     "protection_interventions",
     "colreg_findings",
     "groundings",
+    "min_separation_margin_m",  # rail: trains' own separation, not a distance of cars
+    "min_cpa_m",  # water: closest point of approach
     "min_distance_m",
 )
 VERDICT_STYLE = {
@@ -83,7 +87,8 @@ def _fmt(v: Any) -> str:
             return "n/a"
         if v in (float("inf"), float("-inf")):
             return "inf" if v > 0 else "-inf"
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}"
+        # three significant digits, but whole numbers from 100 on: 1290 m, not 1.29e+03
+        return f"{v:.0f}" if 100 <= abs(v) < 1e12 else f"{v:.3g}"
     return str(v)
 
 
@@ -220,19 +225,33 @@ def _print_run(outcome: Any, folder: Path | None, out: Console) -> None:
                 "[green]pass[/]" if c.passed else f"[red]fail[/] {c.note}".strip(),
             )
         out.print(t)
-    shown = [k for k in KEY_METRICS if k in outcome.metrics and outcome.metrics[k].valid]
+    shown = [
+        k
+        for k in KEY_METRICS
+        if k in outcome.metrics
+        and outcome.metrics[k].valid
+        and not (k == "min_distance_m" and outcome.metrics[k].value == float("inf"))
+    ]  # a distance of inf only says there was nothing else: not worth a column
     out.print("metrics: " + "  ".join(f"{k}={_fmt(outcome.metrics[k].value)}" for k in shown))
-    evs = [e for e in r.events if e.kind != "manoeuvre"]
+    evs = _events_to_show(r.events, 10)
     if evs:
-        out.print(f"events ({len(evs)}):")
-        for e in evs[:10]:
+        out.print(f"events ({len(r.events)}):")
+        for e in evs:
             out.print(
                 f"  {e.time_s:7.2f} s  {e.kind:<15} {', '.join(e.entities)}  {_brief(e.details)}"
             )
-        if len(evs) > 10:
-            out.print(f"  … {len(evs) - 10} more in events.jsonl")
+        if len(r.events) > len(evs):
+            out.print(f"  … {len(r.events) - len(evs)} more in events.jsonl")
     if folder is not None:
         out.print(f"run folder: {folder}")
+
+
+def _events_to_show(events: list[Any], limit: int) -> list[Any]:
+    """At most ``limit`` events in time order: the scripted stimuli (manoeuvres: the cut-in,
+    the lead's braking) always, then the first of the rest."""
+    stimuli = [i for i, e in enumerate(events) if e.kind == "manoeuvre"][:limit]
+    rest = [i for i, e in enumerate(events) if e.kind != "manoeuvre"][: limit - len(stimuli)]
+    return [events[i] for i in sorted(stimuli + rest)]
 
 
 def _brief(details: dict[str, Any]) -> str:
@@ -471,28 +490,43 @@ def cmd_keygen(args: argparse.Namespace, out: Console) -> int:
     return EXIT_PASS
 
 
+def _params_text(params: Any, units: dict[str, str] | None = None) -> str:
+    """A run's set parameters as ``name=value`` pairs (the varied ones of a sweep), in the
+    units the suite file wrote them in, as the report shows them."""
+    from metrics.report import param_text
+
+    if isinstance(params, str):
+        params = json.loads(params or "{}")
+    units = units or {}
+    return " ".join(f"{k}={param_text(v, units.get(k))}" for k, v in sorted(params.items()))
+
+
 def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
     from sim.runner.classes import classify
     from sim.runner.store import ResultsStore
 
     store = ResultsStore(folder / "results.sqlite")
     try:
-        reference = json.loads((folder / "manifest.json").read_text()).get("reference")
-        rows = classify(list(store.rows()), reference)  # the report's classes
+        manifest = json.loads((folder / "manifest.json").read_text())
+        rows = classify(list(store.rows()), manifest.get("reference"))  # the report's classes
     finally:
         store.close()
     t = Table(title=f"campaign {folder} ({summary.total} runs)", title_justify="left")
     if summary.total <= 40:
         present = {k for r in rows for k in (r["metrics"] or {})}
         shown = [k for k in TABLE_METRICS if k in present][:4]
-        for col in ("run", "class", "ended", *shown, "note"):
+        units = manifest.get("parameter_units") or {}
+        params = [_params_text(row["params"], units.get(row["family"])) for row in rows]
+        varied = ["parameters"] if any(params) else []
+        for col in ("run", *varied, "class", "ended", *shown, "note"):
             t.add_column(col)
-        for row in rows:
+        for row, text in zip(rows, params, strict=True):
             m = row["metrics"] or {}
             style = VERDICT_STYLE.get(row["class"], "")
             note = row["error"] or (row["reason"] if row["verdict"] != "pass" else "")
             t.add_row(
                 row["name"],
+                *([text] if varied else []),
                 f"[{style}]{CLASS_LABELS[row['class']]}[/]",
                 row["status"] or "-",
                 *(_fmt(m.get(k)) for k in shown),
@@ -766,23 +800,24 @@ def cmd_schema(args: argparse.Namespace, out: Console) -> int:
 
 def cmd_agents(args: argparse.Namespace, out: Console) -> int:
     from agents.loading import available_agents, load_agent
+    from metrics.registry import first_sentence
 
     t = Table(title="agents (entry point group proving_ground.agents)", title_justify="left")
-    for col in ("name", "target", "version", "status", "description"):
+    for col in ("name", "domains", "target", "version", "status", "description"):
         t.add_column(col)
     for spec in available_agents():
         try:
             agent = load_agent(spec.name)
-            doc = (type(agent).__doc__ or "").strip().splitlines()
             t.add_row(
                 spec.name,
+                ", ".join(getattr(agent, "domains", ()) or ("any",)),
                 spec.target,
                 str(getattr(agent, "version", "?")),
                 "ok",
-                doc[0] if doc else "",
+                first_sentence(type(agent).__doc__),
             )
         except ProvingGroundError as exc:
-            t.add_row(spec.name, spec.target, "-", "[red]cannot load[/]", str(exc)[:80])
+            t.add_row(spec.name, "-", spec.target, "-", "[red]cannot load[/]", str(exc))
     out.print(t)
     out.print("Any importable class works too: --agent package.module:Class")
     return EXIT_PASS

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from tests.conftest import MINIMAL, SCENARIOS, pground
 
 CUT_IN = SCENARIOS / "road" / "alks_cut_in.yaml"
@@ -123,3 +125,211 @@ def test_check_agent_says_when_the_scenario_ends_before_the_steps(tmp_path):
     assert "fewer when the scenario ends first" in " ".join(
         pground("check-agent", "--help").stdout.split()
     )
+
+
+def _edited(path, old: str, new: str, tmp_path, name: str = "edited.yaml"):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    out = tmp_path / name
+    out.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return out
+
+
+def _problems(path) -> list[str]:
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario
+
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        return [p.removeprefix(f"{path}") for p in exc.problems]
+    return []
+
+
+AIR = SCENARIOS / "air" / "noncooperative.yaml"
+#: (file, text, replaced by, the problems expected): item 5's reproductions.
+NESTED = [
+    (
+        SCENARIOS / "road" / "alks_lead_brake.yaml",
+        'brake: {deceleration: "${lead_decel}"}',
+        "brake: {to: 0 m/s, decel: 6 m/s^2}",
+        [
+            ":42: entities[1].manoeuvres[0].brake.deceleration: required field is missing "
+            "(e.g. deceleration: 6 m/s^2)",
+            ":42: entities[1].manoeuvres[0].brake.to: unknown field 'to'. Did you mean "
+            "'to_speed'? Allowed: deceleration, to_speed",
+            ":42: entities[1].manoeuvres[0].brake.decel: unknown field 'decel'. Did you mean "
+            "'deceleration'? Allowed: deceleration, to_speed",
+        ],
+    ),
+    (
+        SCENARIOS / "rail" / "red_signal_approach.yaml",
+        "speed: [{at: 0 m, speed: 160 km/h}]",
+        "speed: 140 km/h",
+        [
+            ":24: map.rail.tracks[0].speed: expected a list like "
+            "[{at: 3.5 m, speed: 60 km/h}, …]; got '140 km/h'"
+        ],
+    ),
+    (
+        CUT_IN,
+        "control_period: 0.1 s",
+        "control_period: 0.12 s",
+        [
+            ":13: control_period: 0.12 s is not an integer multiple of dt 0.05 s "
+            "(e.g. 0.1 s or 0.15 s)"
+        ],
+    ),
+    (
+        AIR,
+        "position: {x: 0, y: 0}",
+        "position: 5",
+        [":34: entities[0].position: expected a mapping like {x, y}; got 5"],
+    ),
+    (
+        AIR,
+        "tags: [air, daa, do-365, encounter, reactive]",
+        "tags: air",
+        [":11: tags: expected a list like [text, …]; got 'air'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "old", "new", "expected"), NESTED)
+def test_nested_errors_say_the_form_wanted_at_the_right_line(tmp_path, path, old, new, expected):
+    """Item 5: a misspelt nested field gets 'did you mean'; a value of the wrong shape says
+    which shape, with an example, not pydantic's class names; a check of the whole
+    scenario is reported at the field it is about, without a dump of the scenario."""
+    problems = _problems(_edited(path, old, new, tmp_path))
+    assert problems == expected
+    assert not any("Input should" in p or "instance of" in p for p in problems)
+
+
+def test_suite_entries_get_the_same_help(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: x\nscenarios:\n  - {{path: {CUT_IN}, nmae: a}}\n")
+    r = pground("validate", suite)
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"{suite}:3: scenarios[0].nmae: unknown field 'nmae'. Did you mean 'name'?"
+    )
+    suite.write_text(f"name: x\nscenarios: {CUT_IN}\n")
+    r = pground("validate", suite)
+    assert r.stderr.strip() == (
+        f"{suite}:2: scenarios: expected a list like [text or {{path}}, …]; got '{CUT_IN}'"
+    )
+
+
+def test_brief_point_forms_mean_the_declared_ones(tmp_path):
+    """Item 5: route and plan points may be written `[x, y]` (as road points are) or
+    `{x, y, speed}`; a goal without a radius takes the entity's goal_radius default."""
+    from sim.scenario import load_scenario
+
+    water = SCENARIOS / "water" / "crossing_give_way.yaml"
+    declared = load_scenario(water).scenario.model_dump()
+    for brief in ("- [0, 12 km]", "- {x: 0, y: 12 km}"):
+        f = _edited(water, "- position: {x: 0, y: 12 km}", brief, tmp_path)
+        assert load_scenario(f).scenario.model_dump() == declared
+    declared = load_scenario(AIR).scenario.model_dump()
+    brief = _edited(
+        AIR,
+        '- position: {x: 0, y: "${own_speed * (t_cpa + 60)}"}',
+        '- [0, "${own_speed * (t_cpa + 60)}"]',
+        tmp_path,
+    )
+    assert load_scenario(brief).scenario.model_dump() == declared
+
+
+def test_a_goal_without_radius_takes_the_entity_default(tmp_path):
+    import numpy as np
+
+    from sim.core.rollout import World
+    from sim.scenario import load_scenario
+
+    water = SCENARIOS / "water" / "crossing_give_way.yaml"
+    routed = load_scenario(water).scenario
+    route = "route:\n      - position: {x: 0, y: 12 km}"
+    goal = _edited(water, route, "goal: {position: [0, 12 km]}", tmp_path)
+    goaled = load_scenario(goal).scenario
+    a = World.build(routed, np.random.SeedSequence(0)).runtimes["water"]
+    b = World.build(goaled, np.random.SeedSequence(0)).runtimes["water"]
+    assert a.meta.goals[0]["radius_m"] == b.meta.goals[0]["radius_m"] == a.length[0]
+    assert (a.goal_xy[0] == b.goal_xy[0]).all()
+    radius = _edited(
+        water,
+        "route:\n      - position: {x: 0, y: 12 km}",
+        "goal: {position: [0, 12 km]}\n    goal_radius: 300 m",
+        tmp_path,
+    )
+    c = World.build(load_scenario(radius).scenario, np.random.SeedSequence(0)).runtimes["water"]
+    assert c.meta.goals[0]["radius_m"] == 300.0
+
+
+def test_run_output_shows_the_stimulus_events():
+    """Item 9: the cutter's lane change used to be dropped while the header counted the
+    other events."""
+    r = pground("run", CUT_IN, "--no-save")
+    lines = r.stdout.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("events ("))
+    shown = [ln for ln in lines[head + 1 :] if " s  " in ln]
+    assert lines[head] == f"events ({len(shown)}):"
+    assert "manoeuvre" in shown[0] and "cutter" in shown[0] and "lane_change" in shown[0]
+
+
+def test_events_to_show_keeps_every_stimulus_in_time_order():
+    from types import SimpleNamespace as E
+
+    from sim.cli import _events_to_show
+
+    events = [E(kind="action_clipped", t=i) for i in range(30)]
+    events.insert(25, E(kind="manoeuvre", t=24.5))
+    shown = _events_to_show(events, 10)
+    assert len(shown) == 10 and shown[-1].kind == "manoeuvre"
+    assert [e.t for e in shown] == sorted(e.t for e in shown)
+
+
+def test_numbers_in_tables_read_as_numbers():
+    from sim.cli import _fmt
+
+    assert [_fmt(v) for v in (1290.4, 0.9687, 102.4, 3e12, float("inf"), None)] == [
+        "1290", "0.969", "102", "3e+12", "inf", "-",
+    ]  # fmt: skip
+
+
+def test_metric_and_agent_descriptions_are_whole_sentences():
+    """Item 9: `pground metrics` and `pground agents` cut descriptions at the docstring's
+    first line; the six COLREG rule metrics repeated one paragraph."""
+    from metrics.registry import METRICS
+
+    for spec in METRICS.values():
+        assert spec.summary.rstrip(")").endswith("."), (spec.name, spec.summary)
+    rules = [s.summary for n, s in METRICS.items() if n.startswith("colreg_rule")]
+    assert len(rules) == 6 and len(set(rules)) == 6
+    assert all(len(s) < 260 for s in rules)
+    r = pground("agents", env={**os.environ, "COLUMNS": "250"})
+    header = next(ln for ln in r.stdout.splitlines() if "name" in ln and "domains" in ln)
+    assert header.index("domains") < header.index("target")
+    acc = next(ln for ln in r.stdout.splitlines() if ln.startswith("│ acc "))
+    assert "│ road " in acc and acc.rstrip(" │").endswith("emergency braking.")
+
+
+def test_campaign_table_shows_varied_parameters_and_the_domain_separation(tmp_path):
+    """Item 9: sweeps did not show what was varied; rail runs showed min_distance_m = inf
+    (a car-to-car distance) instead of the trains' own separation."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: rail-sweep\nscenarios:\n"
+        f"  - path: {SCENARIOS / 'rail' / 'timetable_three_trains.yaml'}\n"
+        "    grid: {delay: {values: [60 s, 120 s]}}\n"
+    )
+    r = pground("suite", suite, "--out", tmp_path / "c", env={**os.environ, "COLUMNS": "250"})
+    header = next(ln for ln in r.stdout.splitlines() if "│ run" in ln or "┃ run" in ln)
+    assert "min_separation_margin_m" in header and "min_distance_m" not in header
+    assert "parameters" in header
+    assert sum("delay=60 s" in ln or "delay=120 s" in ln for ln in r.stdout.splitlines()) == 2
+    from sim.cli import _params_text
+
+    assert _params_text('{"speed": 22.22222, "adhesion": 0.5}', {"speed": "km/h"}) == (
+        "adhesion=0.5 speed=80 km/h"
+    )
+    assert _params_text({}) == ""

@@ -15,6 +15,7 @@ class FullTraction:
 
     name = "full-traction"
     version = "1.0"
+    domains = ("rail",)
 
     def __init__(self, **params: Any) -> None:
         if params:

@@ -10,8 +10,11 @@ from agents.road.types import RoadAction, RoadBriefing, RoadObservation
 
 
 class ConstantSpeed:
+    """Keeps its lane and its speed and reacts to nothing (a road null agent)."""
+
     name = "ConstantSpeed"
     version = "1.0.0"
+    domains = ("road",)
 
     def reset(self, briefing: RoadBriefing, *, rng: np.random.Generator) -> None:
         self.brief = briefing

@@ -15,6 +15,7 @@ class KeepCourse:
 
     name = "keep-course"
     version = "1.0"
+    domains = ("water",)
 
     def __init__(self, **params: Any) -> None:
         if params:
