@@ -93,6 +93,9 @@ class DAAPilot(PlanFollower):
                 (c_in <= c_out) & (c_out >= 0) & (c_in <= la), np.maximum(c_in, 0), np.inf
             )
             t_bad = np.minimum(tw, tc).min(axis=1)
+            t_wcv = tw.min(axis=1)
+        else:
+            t_wcv = t_bad
         blocked = self._fenced(obs, hdg, nom.tas_mps, wind)
         # free over the lookahead; "clear" over the longer one. A resolution starts when the
         # plan is not free, takes the nearest clear candidate, and ends only when the plan
@@ -105,6 +108,10 @@ class DAAPilot(PlanFollower):
             k = int(np.argmin(np.where(clear, cost, np.inf)))
         elif free.any():
             k = int(np.argmin(np.where(free, cost, np.inf)))
+        elif (free_wc := (t_wcv > self.lookahead) & ~blocked).any():
+            # already inside the separation minima (nothing can be free of them): still keep
+            # well clear, the more severe volume, rather than fly on into the intruder
+            k = int(np.argmin(np.where(free_wc, cost, np.inf)))
         else:  # nothing is free: delay the violation as long as possible, then stay close
             score = np.where(blocked, -1.0, np.minimum(t_bad, 1e6)) - 1e-3 * cost
             k = int(np.argmax(score))
