@@ -695,6 +695,24 @@ def cmd_view(args: argparse.Namespace, out: Console) -> int:
 
 
 # ---------------------------------------------------------------------------- validate
+def _validate_targets(names: list[str]) -> list[str]:
+    """The files to validate: a folder stands for each scenario or suite file in it (each
+    checked as what it is), except stored reference outcomes, which are data."""
+    from sim.runner import outcomes
+    from sim.runner.suite import SCENARIO_SUFFIXES
+
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        if not path.is_dir():
+            out.append(name)
+            continue
+        files = sorted(p for p in path.iterdir() if p.suffix in SCENARIO_SUFFIXES)
+        files = [p for p in files if not outcomes.is_outcomes_file(p)]
+        out += [str(p) for p in files] or [name]  # an empty folder: its own error
+    return out
+
+
 def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.campaign import Progress
     from sim.runner.suite import is_suite_file, load_suite
@@ -702,7 +720,8 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     from sim.scenario.yamlio import canonical_json
 
     bad = 0
-    for f in args.files:
+    targets = _validate_targets(args.files)
+    for f in targets:
         try:
             if is_suite_file(Path(f)):
                 suite = load_suite(f)
@@ -741,8 +760,8 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
             bad += 1
             for p in exc.problems:
                 print(p, file=sys.stderr)
-    if len(args.files) > 1:
-        out.print(f"{len(args.files) - bad} valid, {bad} invalid")
+    if len(targets) > 1:
+        out.print(f"{len(targets) - bad} valid, {bad} invalid")
     return EXIT_INPUT if bad else EXIT_PASS
 
 
@@ -780,7 +799,7 @@ def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
 # ---------------------------------------------------------------------------- schema etc.
 def cmd_schema(args: argparse.Namespace, out: Console) -> int:
     from sim.domains import known_domains
-    from sim.scenario.model import scenario_model
+    from sim.scenario.reference import markdown, scenario_schema
 
     if args.report:
         from metrics.report_schema import Report
@@ -791,10 +810,10 @@ def cmd_schema(args: argparse.Namespace, out: Console) -> int:
         print(json.dumps(schema, indent=2))
         return EXIT_PASS
     domains = tuple(sorted(args.domain)) if args.domain else tuple(known_domains())
-    schema = scenario_model(domains).model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Proving Ground scenario"
-    print(json.dumps(schema, indent=2))
+    if args.markdown:
+        sys.stdout.write(markdown(domains))
+        return EXIT_PASS
+    print(json.dumps(scenario_schema(domains), indent=2))
     return EXIT_PASS
 
 
@@ -1187,6 +1206,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--domain", action="append", help="only these domains (repeatable)")
     sc.add_argument(
         "--report", action="store_true", help="print the JSON Schema of report.json instead"
+    )
+    sc.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the readable reference (docs/scenario-format.md: worked examples, every "
+        "field with its unit and default) instead",
     )
 
     command(

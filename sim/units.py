@@ -178,6 +178,10 @@ def _quantity_type(dimension: str) -> Any:
         ],
         "description": f"{_word(dimension)}: a bare number in {SI_UNIT[dimension] or 'SI'} "
         f"or a string with a unit ({units}), e.g. '{EXAMPLE[dimension]}'",
+        # kept when a field's own description replaces the one above (docs, editors)
+        "x-quantity": dimension,
+        "x-unit": SI_UNIT[dimension],
+        "x-example": EXAMPLE[dimension],
     }
     return Annotated[
         float,
@@ -220,6 +224,9 @@ Altitude = Annotated[
             "anyOf": [{"type": "number"}, {"type": "string"}],
             "description": "altitude: bare metres, a length with a unit ('1000 ft', '300 m') "
             "or a flight level ('FL350' = 35,000 ft)",
+            "x-quantity": "altitude",
+            "x-unit": "m",
+            "x-example": "FL350",
         }
     ),
 ]

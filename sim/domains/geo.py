@@ -22,10 +22,14 @@ class Position(StrictModel):
     """``{x, y}`` (or ``[x, y]``, as road points are written) in local metres (x east,
     y north), or ``{lat, lon}`` in degrees (needs the domain map's ``origin``)."""
 
-    x: Length | None = None
-    y: Length | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    x: Length | None = Field(None, description="east of the origin")
+    y: Length | None = Field(None, description="north of the origin")
+    lat: float | None = Field(
+        None, ge=-90, le=90, description="latitude (degrees; needs the map's origin)"
+    )
+    lon: float | None = Field(
+        None, ge=-180, le=180, description="longitude (degrees; needs the map's origin)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -65,8 +69,8 @@ def point_form(data: Any, extra: tuple[str, ...]) -> Any:
 
 
 class Origin(StrictModel):
-    lat: float = Field(ge=-89, le=89)
-    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-89, le=89, description="latitude of the local origin (degrees)")
+    lon: float = Field(ge=-180, le=180, description="longitude of the local origin (degrees)")
 
 
 def to_local(pos: Position, origin: Any) -> tuple[float, float]:
@@ -96,13 +100,13 @@ class Trigger(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"at_time": "30 s"}]})
 
-    at_time: Duration | None = Field(None, ge=0)
+    at_time: Duration | None = Field(None, ge=0, description="start at this simulated time")
     distance_below: Length | None = Field(None, gt=0, description="horizontal, to `to`")
     tcpa_below: Duration | None = Field(
         None, gt=0, description="time to closest approach with `to` (converging only)"
     )
     to: str | None = Field(None, description="reference entity (default: first controlled)")
-    delay: Duration = Field(0.0, ge=0)
+    delay: Duration = Field(0.0, ge=0, description="wait this long after the condition holds")
 
     @model_validator(mode="after")
     def _one(self) -> Trigger:

@@ -37,6 +37,17 @@ from sim.scenario.yamlio import canonical_json
 FORMAT = "proving-ground-reference-outcomes/1"
 
 
+def is_outcomes_file(path: Path) -> bool:
+    """True for a stored reference-outcomes file (JSON whose ``format`` is :data:`FORMAT`)."""
+    if path.suffix != ".json":
+        return False
+    with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+        with path.open(encoding="utf-8") as fh:
+            head = fh.read(4096)  # the format key is written first; never parse a big file
+        return f'"format": "{FORMAT}"' in head or f'"format":"{FORMAT}"' in head
+    return False
+
+
 class AvoidableBy(StrictModel):
     """Keep only the points where ``agent`` passes (outcomes cached in a file)."""
 

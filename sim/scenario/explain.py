@@ -157,6 +157,8 @@ def _example(tp: Any) -> str | None:
         return None
     for meta in typing.get_args(tp)[1:]:
         if isinstance(meta, WithJsonSchema) and isinstance(meta.json_schema, dict):
+            if meta.json_schema.get("x-example"):
+                return str(meta.json_schema["x-example"])
             m = _EXAMPLE.search(str(meta.json_schema.get("description", "")))
             if m:
                 return m.group(1)

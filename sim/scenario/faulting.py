@@ -47,14 +47,16 @@ FaultKind = Literal[
 class DistanceTrigger(StrictModel):
     """Fires when the entity's centre comes within ``below`` of ``to``'s."""
 
-    to: str
-    below: Length
+    to: str = Field(description="id of the other entity")
+    below: Length = Field(description="start when the centres are closer than this")
 
 
 class FaultTrigger(StrictModel):
     """When a fault starts: at the first tick the condition holds (once)."""
 
-    distance: DistanceTrigger | None = None
+    distance: DistanceTrigger | None = Field(
+        None, description="start when an entity comes close to another"
+    )
     event: str | None = Field(None, description="the first event of this kind (e.g. 'alert')")
 
     @model_validator(mode="after")
@@ -68,21 +70,26 @@ class Ghost(StrictModel):
     """A spoofed AIS target placed relative to the ship when the fault starts."""
 
     bearing: Angle = Field(description="true bearing from the ship")
-    range: Length
-    course: Angle
-    speed: Speed
-    mmsi: int = 999_000_001
+    range: Length = Field(description="distance from the ship")
+    course: Angle = Field(description="course of the spoofed target")
+    speed: Speed = Field(description="speed of the spoofed target")
+    mmsi: int = Field(999_000_001, description="AIS identity of the spoofed target")
 
 
 class FaultSpec(StrictModel):
     """One fault: what, on whom, when (``at``, ``when`` or random at ``rate``), how long."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    kind: FaultKind
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9_.\-]+$", description="name of the fault (in events and metrics)"
+    )
+    kind: FaultKind = Field(
+        description="what fails; each kind takes its own fields "
+        "(docs/scenario-format.md lists them)"
+    )
     entity: str | None = Field(None, description="controlled entity (sensor/actuator/link)")
     sensor: str | None = Field(None, description="sensor id (sensor faults; default: all)")
     at: Duration | None = Field(None, description="start time")
-    when: FaultTrigger | None = None
+    when: FaultTrigger | None = Field(None, description="start on a condition instead of a time")
     rate: float | None = Field(
         None, gt=0, description="random starts per hour (Poisson), each lasting 'duration'"
     )
@@ -96,7 +103,7 @@ class FaultSpec(StrictModel):
     clutter: float | None = Field(None, ge=0, description="false_targets: per scan (mean)")
     preset: Weather | None = Field(None, description="reduced_range: fog, rain or night")
     drift: tuple[Speed, Speed] | None = Field(None, description="gnss_drift: (east, north)")
-    ghost: Ghost | None = None
+    ghost: Ghost | None = Field(None, description="ais_spoof: the spoofed target")
     field: str | None = Field(None, description="actuator_stuck: one action field")
     value: float | None = Field(None, description="actuator_stuck: the value it sticks at")
     probability: float | None = Field(None, ge=0, le=1, description="link_drop per update")

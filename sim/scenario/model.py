@@ -34,22 +34,26 @@ class Criterion(StrictModel):
     """A pass/fail rule over one metric: ``{metric: min_ttc_s, op: ">=", value: 1.5}``."""
 
     metric: str = Field(description="metric name, see `pground metrics` / metrics/README")
-    op: Operator
+    op: Operator = Field(description="comparison: metric op value passes")
     value: float = Field(allow_inf_nan=False, description="the threshold (a finite number)")
     id: str | None = Field(None, description="requirement id, e.g. 'R157-5.2.5.2'")
-    description: str | None = None
+    description: str | None = Field(
+        None, description="what the requirement says, in words (shown in reports)"
+    )
 
 
 class EntityBase(StrictModel):
     """Fields every entity has, whatever its domain."""
 
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, description="name of the entity (unique in the scenario)")
     agent: str | None = Field(
         None,
         description="default agent controlling this entity ('module:Class' or an entry-point "
         "name); absent for background entities",
     )
-    agent_params: dict[str, Any] = Field(default_factory=dict)
+    agent_params: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments given to the agent's constructor"
+    )
 
     @property
     def controlled(self) -> bool:
@@ -59,21 +63,28 @@ class EntityBase(StrictModel):
 class ScenarioBase(StrictModel):
     """Common part of every scenario file."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="version of this format (1)")
+    id: str = Field(
+        pattern=ID_PATTERN, description="identifier (letters, digits, _ . -): names run folders"
+    )
+    name: str = Field(description="short title")
     description: str = Field(description="what is tested and its source (regulation, protocol)")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(
+        default_factory=list,
+        description="labels; 'reactive' means a do-nothing controller must fail",
+    )
     dt: Duration = Field(0.05, gt=0, description="time step (s)")
     duration: Duration = Field(gt=0, description="simulated time (s)")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, description="seed of every random draw in the run")
     control_period: Duration | None = Field(
         None, description="agent period, an integer multiple of dt (default: dt)"
     )
     parameters: dict[str, float | str] = Field(
         default_factory=dict, description="named values, referenced as ${name} in the file"
     )
-    criteria: list[Criterion] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(
+        default_factory=list, description="pass/fail rules; a run passes when all hold"
+    )
     terminate_on: list[
         Literal["collision", "offroad", "red_light", "goal", "nmac", "geofence_breach"]
     ] = Field(
@@ -176,7 +187,10 @@ def scenario_model(domains: tuple[str, ...]) -> type[ScenarioBase]:
         entity_t: Any = entity_types[0]
     else:
         entity_t = Annotated[Union[entity_types], Field(discriminator="domain")]  # noqa: UP007
-    map_fields: dict[str, Any] = {p.name: (p.map_model | None, None) for p in plugins}
+    map_fields: dict[str, Any] = {}
+    for p in plugins:  # each section described by its model's docstring
+        about = " ".join((p.map_model.__doc__ or f"{p.name} map").split())
+        map_fields[p.name] = (p.map_model | None, Field(None, description=about))
     map_model = create_model(
         "Map", __base__=StrictModel, __doc__="One section per domain.", **map_fields
     )
@@ -184,6 +198,16 @@ def scenario_model(domains: tuple[str, ...]) -> type[ScenarioBase]:
         "Scenario",
         __base__=ScenarioBase,
         __doc__="A Proving Ground scenario file.",
-        entities=(list[entity_t], Field(min_length=1)),
-        map=(map_model, Field(default_factory=map_model)),
+        entities=(
+            list[entity_t],
+            Field(
+                min_length=1,
+                description="every vehicle, train, aircraft, vessel or obstacle; its domain "
+                "decides which fields it takes",
+            ),
+        ),
+        map=(
+            map_model,
+            Field(default_factory=map_model, description="the world: one section per domain"),
+        ),
     )

@@ -133,9 +133,11 @@ class SensorSpec(StrictModel):
     """One sensor of a controlled entity (unset fields take the type's defaults)."""
 
     id: str | None = Field(None, description="name (default: the type)")
-    type: SensorType
+    type: SensorType = Field(
+        description="sensor type; each domain has its own (docs/scenario-format.md lists them)"
+    )
     preset: Weather = Field("clear", description="weather: scales range and detection")
-    range: Length | None = None
+    range: Length | None = Field(None, description="detection range (default: by type)")
     fov: Angle | None = Field(None, description="field of view (full angle)")
     period: Duration | None = Field(None, description="time between scans")
     latency: Duration = Field(0.0, ge=0, description="age of the data the agent gets")
@@ -143,17 +145,19 @@ class SensorSpec(StrictModel):
     p_detect: float | None = Field(None, ge=0, le=1, description="detection probability, near")
     p_detect_far: float | None = Field(None, ge=0, le=1, description="… at the maximum range")
     clutter: float | None = Field(None, ge=0, description="false targets per scan (mean)")
-    sigma_pos: Length | None = None
-    sigma_alt: Length | None = None
-    sigma_vel: Speed | None = None
+    sigma_pos: Length | None = Field(None, description="position noise (standard deviation)")
+    sigma_alt: Length | None = Field(None, description="altitude noise (standard deviation)")
+    sigma_vel: Speed | None = Field(None, description="velocity noise (standard deviation)")
     bias_pos: tuple[Length, Length] = Field((0.0, 0.0), description="(along, across) boresight")
     sigma_speed: Speed | None = Field(None, description="odometry: speed noise")
-    bias_speed: Speed = 0.0
+    bias_speed: Speed = Field(0.0, description="odometry: speed bias")
     odometry_error: float | None = Field(
         None, description="rail odometry: relative distance error (SUBSET-041: up to ±5 %)"
     )
-    ais_class: Literal["A", "B"] = "A"
-    occlusion: bool | None = None
+    ais_class: Literal["A", "B"] = Field("A", description="AIS transponder class (reporting rate)")
+    occlusion: bool | None = Field(
+        None, description="objects hidden behind others are not seen (default: by type)"
+    )
 
     @model_validator(mode="after")
     def _name(self) -> SensorSpec:

@@ -118,8 +118,8 @@ PRESETS: dict[str, TypePreset] = {
 
 
 class WindLayer(StrictModel):
-    altitude: Altitude
-    speed: Speed = Field(ge=0)
+    altitude: Altitude = Field(description="altitude of this layer")
+    speed: Speed = Field(ge=0, description="wind speed at this altitude")
     direction: Angle = Field(description="where the wind blows FROM (bearing, like a METAR)")
 
 
@@ -127,9 +127,11 @@ class Wind(StrictModel):
     """Uniform wind, or layers by altitude (interpolated linearly, constant beyond the
     ends), plus an optional gust process."""
 
-    speed: Speed = Field(0.0, ge=0)
+    speed: Speed = Field(0.0, ge=0, description="uniform wind speed")
     direction: Angle = Field(0.0, description="where the wind blows FROM (bearing)")
-    layers: list[WindLayer] = Field(default_factory=list)
+    layers: list[WindLayer] = Field(
+        default_factory=list, description="wind by altitude, instead of a uniform wind"
+    )
     gust_sigma: Speed = Field(
         0.0, ge=0, description="std. dev. of each horizontal gust component (m/s)"
     )
@@ -150,12 +152,14 @@ class Wind(StrictModel):
 class Geofence(StrictModel):
     """A keep-out volume: polygon, floor, ceiling, active in a time window."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    polygon: list[Position] = Field(min_length=3)
-    floor: Altitude = 0.0
-    ceiling: Altitude = 1e6
-    active_from: Duration = 0.0
-    active_until: Duration = math.inf
+    id: str = Field(pattern=ID_PATTERN, description="name of the geofence (in events)")
+    polygon: list[Position] = Field(
+        min_length=3, description="horizontal outline (at least 3 positions)"
+    )
+    floor: Altitude = Field(0.0, description="bottom of the volume")
+    ceiling: Altitude = Field(1e6, description="top of the volume")
+    active_from: Duration = Field(0.0, description="the geofence applies from this time")
+    active_until: Duration = Field(math.inf, description="the geofence applies until this time")
     notice: Duration = Field(
         0.0, ge=0, description="published to agents this long before it becomes active"
     )
@@ -173,43 +177,51 @@ class Sector(StrictModel):
     """An airspace sector (polygon, floor, ceiling) whose traffic count is recorded each
     tick; ``capacity`` (aircraft) makes time over capacity a metric."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    polygon: list[Position] = Field(min_length=3)
-    floor: Altitude = 0.0
-    ceiling: Altitude = 1e6
-    capacity: int | None = Field(None, ge=1)
+    id: str = Field(pattern=ID_PATTERN, description="name of the sector (in metrics)")
+    polygon: list[Position] = Field(
+        min_length=3, description="horizontal outline (at least 3 positions)"
+    )
+    floor: Altitude = Field(0.0, description="bottom of the sector")
+    ceiling: Altitude = Field(1e6, description="top of the sector")
+    capacity: int | None = Field(
+        None, ge=1, description="aircraft the sector may hold; above it counts as over capacity"
+    )
 
 
 class Separation(StrictModel):
     """Separation minima for loss of separation (LoS): full minima, as BlueSky's
     ``asas_pzr``/``asas_pzh`` (default en-route radar 5 NM / 1000 ft, ICAO Doc 4444)."""
 
-    horizontal: Length = Field(5 * 1852.0, gt=0)
-    vertical: Length = Field(1000 * FT, gt=0)
+    horizontal: Length = Field(5 * 1852.0, gt=0, description="horizontal separation minimum")
+    vertical: Length = Field(1000 * FT, gt=0, description="vertical separation minimum")
 
 
 class WellClear(StrictModel):
     """DO-365 well clear (DAIDALUS ``WCV_TAUMOD``): DTHR = HMD, ZTHR, TTHR (τ_mod), TCOA.
     Default: Phase I en route, DTHR 0.66 NM (4000 ft), ZTHR 450 ft, TTHR 35 s, TCOA 0."""
 
-    dthr: Length = Field(4000 * FT, gt=0)
-    zthr: Length = Field(450 * FT, gt=0)
-    tthr: Duration = Field(35.0, ge=0)
+    dthr: Length = Field(4000 * FT, gt=0, description="horizontal miss distance threshold (DTHR)")
+    zthr: Length = Field(450 * FT, gt=0, description="vertical threshold (ZTHR)")
+    tthr: Duration = Field(
+        35.0, ge=0, description="modified tau threshold (TTHR; 0 for non-cooperative)"
+    )
 
 
 class NMAC(StrictModel):
     """Near mid-air collision volume (DAIDALUS DO_365B: 500 ft horizontal, 100 ft vertical)."""
 
-    horizontal: Length = Field(500 * FT, gt=0)
-    vertical: Length = Field(100 * FT, gt=0)
+    horizontal: Length = Field(500 * FT, gt=0, description="horizontal radius of the NMAC cylinder")
+    vertical: Length = Field(
+        100 * FT, gt=0, description="vertical half-height of the NMAC cylinder"
+    )
 
 
 class Detection(StrictModel):
     """State-based conflict detection (BlueSky ``statebased.py``): every ``interval``,
     pairs predicted to lose separation within ``lookahead`` are in conflict."""
 
-    lookahead: Duration = Field(300.0, gt=0)
-    interval: Duration = Field(1.0, gt=0)
+    lookahead: Duration = Field(300.0, gt=0, description="how far ahead conflicts are predicted")
+    interval: Duration = Field(1.0, gt=0, description="time between detection passes")
 
 
 class Alerting(StrictModel):
@@ -217,48 +229,82 @@ class Alerting(StrictModel):
     ``DO_365B_no_SUM.conf``): corrective when LoWC is predicted within ``corrective``,
     warning within ``warning``; preventive when only the ZTHR-700 ft volume is predicted."""
 
-    enabled: bool = True
-    preventive_zthr: Length = Field(700 * FT, gt=0)
-    corrective: Duration = Field(55.0, gt=0)
-    warning: Duration = Field(25.0, gt=0)
+    enabled: bool = Field(True, description="give agents the alerting service")
+    preventive_zthr: Length = Field(
+        700 * FT, gt=0, description="vertical threshold of the preventive alert volume"
+    )
+    corrective: Duration = Field(
+        55.0, gt=0, description="corrective alert when loss of well clear is predicted within this"
+    )
+    warning: Duration = Field(
+        25.0, gt=0, description="warning alert when loss of well clear is predicted within this"
+    )
 
 
 class Traffic(StrictModel):
     """``count`` background aircraft placed reproducibly from the seed in a box, flying
     straight and level at random headings (sector-scale scenarios)."""
 
-    id: str = Field("traffic", pattern=ID_PATTERN)
-    count: int = Field(ge=1, le=1_000_000)
-    kind: Kind = "airliner"
-    x_range: tuple[Length, Length]
-    y_range: tuple[Length, Length]
-    altitude_range: tuple[Altitude, Altitude]
-    speed_range: tuple[Speed, Speed]
-    vertical_rate_range: tuple[Speed, Speed] = (0.0, 0.0)
+    id: str = Field(
+        "traffic", pattern=ID_PATTERN, description="prefix of the generated ids (<id>-<k>)"
+    )
+    count: int = Field(ge=1, le=1_000_000, description="number of aircraft")
+    kind: Kind = Field("airliner", description="aircraft type of every generated aircraft")
+    x_range: tuple[Length, Length] = Field(
+        description="east positions drawn uniformly from [min, max]"
+    )
+    y_range: tuple[Length, Length] = Field(
+        description="north positions drawn uniformly from [min, max]"
+    )
+    altitude_range: tuple[Altitude, Altitude] = Field(
+        description="altitudes drawn uniformly from [min, max]"
+    )
+    speed_range: tuple[Speed, Speed] = Field(
+        description="true airspeeds drawn uniformly from [min, max]"
+    )
+    vertical_rate_range: tuple[Speed, Speed] = Field(
+        (0.0, 0.0), description="vertical speeds drawn uniformly from [min, max]"
+    )
     levels: Length | None = Field(
         None, gt=0, description="snap altitudes to multiples of this (e.g. 1000 ft)"
     )
-    cooperative: bool = True
+    cooperative: bool = Field(True, description="the generated aircraft transmit ADS-B")
 
 
 class AirMap(StrictModel):
+    """Air map: wind, geofences, sectors, separation and well-clear volumes, alerting and
+    generated background traffic."""
+
     origin: Origin | None = Field(None, description="reference point for lat/lon positions")
-    wind: Wind = Field(default_factory=Wind)
-    geofences: list[Geofence] = Field(default_factory=list)
-    sectors: list[Sector] = Field(default_factory=list)
-    separation: Separation = Field(default_factory=Separation)
-    well_clear: WellClear = Field(default_factory=WellClear)
-    nmac: NMAC = Field(default_factory=NMAC)
-    detection: Detection = Field(default_factory=Detection)
-    alerting: Alerting = Field(default_factory=lambda: Alerting(enabled=False))
+    wind: Wind = Field(
+        default_factory=Wind, description="wind field (uniform or layered) and gusts"
+    )
+    geofences: list[Geofence] = Field(default_factory=list, description="keep-out volumes")
+    sectors: list[Sector] = Field(
+        default_factory=list, description="airspace sectors whose traffic count is recorded"
+    )
+    separation: Separation = Field(
+        default_factory=Separation, description="separation minima for loss of separation"
+    )
+    well_clear: WellClear = Field(default_factory=WellClear, description="DO-365 well-clear volume")
+    nmac: NMAC = Field(default_factory=NMAC, description="near mid-air collision volume")
+    detection: Detection = Field(
+        default_factory=Detection, description="state-based conflict detection settings"
+    )
+    alerting: Alerting = Field(
+        default_factory=lambda: Alerting(enabled=False),
+        description="DAA alerting service given to agents",
+    )
     min_altitude: Altitude | None = Field(None, description="low-altitude alert below this")
-    traffic: list[Traffic] = Field(default_factory=list)
+    traffic: list[Traffic] = Field(
+        default_factory=list, description="generated background aircraft"
+    )
 
 
 class Waypoint(StrictModel):
     """``{position: {x, y}, …}``, or briefly ``[x, y]`` or ``{x, y, …}``."""
 
-    position: Position
+    position: Position = Field(description="where the waypoint is")
     altitude: Altitude | None = Field(None, description="default: keep the current altitude")
     speed: Speed | None = Field(None, gt=0, description="default: keep the current speed")
 
@@ -271,21 +317,31 @@ class Waypoint(StrictModel):
 class Limits(StrictModel):
     """Overrides of the type preset's limits."""
 
-    min_speed: Speed | None = Field(None, ge=0)
-    max_speed: Speed | None = Field(None, gt=0)
-    max_bank: Angle | None = Field(None, gt=0, lt=math.pi / 2)
-    max_turn_rate: AngularRate | None = Field(None, gt=0)
-    max_accel: Acceleration | None = Field(None, gt=0)
-    max_vertical_rate: Speed | None = Field(None, gt=0)
-    max_vertical_accel: Acceleration | None = Field(None, gt=0)
+    min_speed: Speed | None = Field(
+        None, ge=0, description="smallest true airspeed (stall margin; 0 for rotorcraft)"
+    )
+    max_speed: Speed | None = Field(None, gt=0, description="largest true airspeed")
+    max_bank: Angle | None = Field(None, gt=0, lt=math.pi / 2, description="largest bank angle")
+    max_turn_rate: AngularRate | None = Field(None, gt=0, description="largest turn rate")
+    max_accel: Acceleration | None = Field(
+        None, gt=0, description="largest speed change per second"
+    )
+    max_vertical_rate: Speed | None = Field(None, gt=0, description="largest climb or descent rate")
+    max_vertical_accel: Acceleration | None = Field(
+        None, gt=0, description="largest change of vertical speed per second"
+    )
 
 
 class Surveillance(StrictModel):
     """What the aircraft's agent can see: cooperative (ADS-B-like) traffic within
     ``adsb_range``, non-cooperative traffic only within its own ``radar_range``."""
 
-    adsb_range: Length = Field(20 * 1852.0, ge=0)
-    radar_range: Length = Field(0.0, ge=0)
+    adsb_range: Length = Field(
+        20 * 1852.0, ge=0, description="cooperative (ADS-B) traffic is seen within this range"
+    )
+    radar_range: Length = Field(
+        0.0, ge=0, description="non-cooperative traffic is seen within this range (0: not at all)"
+    )
 
 
 class Manoeuvre(StrictModel):
@@ -295,12 +351,14 @@ class Manoeuvre(StrictModel):
         json_schema_extra={"examples": [{"when": {"at_time": "30 s"}, "turn": "30 deg"}]}
     )
 
-    when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
+    when: Trigger = Field(
+        default_factory=lambda: Trigger(at_time=0.0), description="when the manoeuvre starts"
+    )
     heading: Angle | None = Field(None, description="new heading (bearing)")
     turn: Angle | None = Field(None, description="turn by this much (+ right)")
-    altitude: Altitude | None = None
+    altitude: Altitude | None = Field(None, description="new target altitude")
     vertical_rate: Speed | None = Field(None, gt=0, description="to reach `altitude`")
-    speed: Speed | None = Field(None, ge=0)
+    speed: Speed | None = Field(None, ge=0, description="new target true airspeed")
 
     @model_validator(mode="after")
     def _something(self) -> Manoeuvre:
@@ -314,7 +372,7 @@ class Manoeuvre(StrictModel):
 class Goal(StrictModel):
     """Come within ``radius`` of ``position``."""
 
-    position: Position
+    position: Position = Field(description="centre of the goal")
     radius: Length | None = Field(
         None, gt=0, description="default: the entity's goal_radius, else by type"
     )
@@ -324,18 +382,27 @@ class AirEntity(EntityBase):
     """An aircraft or drone. Background ones fly their ``plan`` (autopilot: lateral and
     vertical navigation) or hold heading, speed and altitude; manoeuvres override."""
 
-    domain: Literal["air"]
-    kind: Kind = "airliner"
-    position: Position
-    altitude: Altitude
+    domain: Literal["air"] = Field(description="the entity's domain: air")
+    kind: Kind = Field("airliner", description="aircraft type: sets size and performance limits")
+    position: Position = Field(description="initial horizontal position")
+    altitude: Altitude = Field(description="altitude above mean sea level")
     heading: Angle = Field(0.0, description="true heading, bearing clockwise from north")
     speed: Speed | None = Field(None, ge=0, description="true airspeed; default: cruise")
-    vertical_rate: Speed = 0.0
+    vertical_rate: Speed = Field(0.0, description="initial vertical speed (+ climbing)")
     cooperative: bool = Field(True, description="transmits ADS-B (visible beyond radar range)")
-    plan: list[Waypoint] = Field(default_factory=list)
-    manoeuvres: list[Manoeuvre] = Field(default_factory=list)
-    limits: Limits = Field(default_factory=Limits)
-    surveillance: Surveillance = Field(default_factory=Surveillance)
+    plan: list[Waypoint] = Field(
+        default_factory=list, description="flight plan: waypoints flown in order"
+    )
+    manoeuvres: list[Manoeuvre] = Field(
+        default_factory=list,
+        description="scripted changes of heading, altitude or speed (background aircraft)",
+    )
+    limits: Limits = Field(
+        default_factory=Limits, description="overrides of the type's performance limits"
+    )
+    surveillance: Surveillance = Field(
+        default_factory=Surveillance, description="what the aircraft's agent can see"
+    )
     goal: Goal | None = Field(None, description="default: the last waypoint of the plan")
     goal_radius: Length | None = Field(
         None, gt=0, description="radius around the goal or last waypoint (default: by type)"

@@ -111,7 +111,7 @@ class ProfilePoint(StrictModel):
 
 
 class SpeedPoint(ProfilePoint):
-    speed: Speed = Field(gt=0)
+    speed: Speed = Field(gt=0, description="line speed from this point on")
 
 
 class GradientPoint(ProfilePoint):
@@ -122,19 +122,28 @@ class Track(StrictModel):
     """A directed track: geometry from a start pose (line, arc, points as for roads),
     line-speed and gradient profiles (piecewise constant from each ``at``)."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    start: Pose = Field(default_factory=Pose)
-    geometry: list[Segment] = Field(min_length=1)
+    id: str = Field(
+        pattern=ID_PATTERN,
+        description="name of the track (paths, signals and stations refer to it)",
+    )
+    start: Pose = Field(default_factory=Pose, description="world pose of the track's start")
+    geometry: list[Segment] = Field(
+        min_length=1, description="pieces of the centre line: line, arc or points, as for roads"
+    )
     km: float = Field(0.0, description="kilometre post at the start (display)")
-    speed: list[SpeedPoint] = Field(min_length=1)
-    gradient: list[GradientPoint] = Field(default_factory=list)
+    speed: list[SpeedPoint] = Field(
+        min_length=1, description="line-speed profile (piecewise constant from each at)"
+    )
+    gradient: list[GradientPoint] = Field(
+        default_factory=list, description="gradient profile (piecewise constant from each at)"
+    )
     successors: list[str] = Field(default_factory=list, description="more than one: a switch")
 
 
 class Signal(StrictModel):
-    id: str = Field(pattern=ID_PATTERN)
-    track: str
-    at: Length = Field(ge=0)
+    id: str = Field(pattern=ID_PATTERN, description="name of the signal (in events)")
+    track: str = Field(description="track id")
+    at: Length = Field(ge=0, description="position along the track")
     overlap: Length = Field(183.0, ge=0, description="safety overlap beyond the next signal")
     fails_at: Duration | None = Field(
         None, ge=0, description="the signal drops to stop at this time (route revoked)"
@@ -142,29 +151,31 @@ class Signal(StrictModel):
 
 
 class Station(StrictModel):
-    id: str = Field(pattern=ID_PATTERN)
-    track: str
+    id: str = Field(pattern=ID_PATTERN, description="name of the station (timetables refer to it)")
+    track: str = Field(description="track id")
     at: Length = Field(ge=0, description="stopping point for the front of the train")
-    platform: Length = Field(200.0, gt=0)
+    platform: Length = Field(
+        200.0, gt=0, description="platform length, ending at the stopping point"
+    )
 
 
 class SpeedRestriction(StrictModel):
     """A temporary (or permanent) speed restriction on a stretch of track."""
 
-    track: str
-    start: Length = Field(ge=0)
-    end: Length = Field(gt=0)
-    speed: Speed = Field(gt=0)
+    track: str = Field(description="track id")
+    start: Length = Field(ge=0, description="where the restriction starts (along the track)")
+    end: Length = Field(gt=0, description="where the restriction ends (along the track)")
+    speed: Speed = Field(gt=0, description="speed limit on the stretch")
 
 
 class Adhesion(StrictModel):
     """A stretch with degraded adhesion (wet rail, leaves): the Curtius-Kniffler coefficient
     is multiplied by ``factor``."""
 
-    track: str
-    start: Length = Field(ge=0)
-    end: Length = Field(gt=0)
-    factor: float = Field(gt=0, le=1)
+    track: str = Field(description="track id")
+    start: Length = Field(ge=0, description="where the stretch starts (along the track)")
+    end: Length = Field(gt=0, description="where the stretch ends (along the track)")
+    factor: float = Field(gt=0, le=1, description="multiplier of the adhesion coefficient (0-1]")
 
 
 class LevelCrossing(StrictModel):
@@ -172,11 +183,18 @@ class LevelCrossing(StrictModel):
     (a road-domain signal with ``external`` set to this id). Barriers are down while a train
     is within ``warning_time`` of the crossing (at its current speed) or on it."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    track: str
-    at: Length = Field(ge=0)
-    warning_time: Duration = Field(30.0, gt=0)
-    min_warning_distance: Length = Field(300.0, ge=0)
+    id: str = Field(
+        pattern=ID_PATTERN,
+        description="name of the crossing (a road signal's external refers to it)",
+    )
+    track: str = Field(description="track id")
+    at: Length = Field(ge=0, description="position along the track")
+    warning_time: Duration = Field(
+        30.0, gt=0, description="barriers go down this long before a train arrives"
+    )
+    min_warning_distance: Length = Field(
+        300.0, ge=0, description="barriers are also down while a train is this close"
+    )
     yellow_time: Duration = Field(3.0, ge=0, description="road light yellow before red (SUMO 3 s)")
 
 
@@ -185,10 +203,12 @@ class Protection(StrictModel):
     constant guaranteed deceleration): ceiling-speed margins and target supervision of the
     end of authority with EBI, SBI, warning and permitted curves."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="supervise trains (ETCS-like); off by default")
     brake_build_up: Duration = Field(3.0, gt=0, description="T_be before EBI braking acts")
     service_build_up: Duration = Field(2.0, ge=0, description="T_bs between SBI and EBI")
-    warning_time: Duration = Field(2.0, ge=0)
+    warning_time: Duration = Field(
+        2.0, ge=0, description="a warning is given this long before service brake intervention"
+    )
     driver_time: Duration = Field(4.0, ge=0, description="T_driver: permitted before SBI")
     decel_factor: float = Field(
         0.8, gt=0, le=1, description="safe deceleration = factor × emergency deceleration"
@@ -196,13 +216,25 @@ class Protection(StrictModel):
 
 
 class RailMap(StrictModel):
-    tracks: list[Track] = Field(min_length=1)
-    signals: list[Signal] = Field(default_factory=list)
-    stations: list[Station] = Field(default_factory=list)
-    speed_restrictions: list[SpeedRestriction] = Field(default_factory=list)
-    adhesion: list[Adhesion] = Field(default_factory=list)
-    level_crossings: list[LevelCrossing] = Field(default_factory=list)
-    protection: Protection = Field(default_factory=lambda: Protection(enabled=False))
+    """Rail map: tracks, signals, stations, restrictions, adhesion, level crossings and
+    train protection."""
+
+    tracks: list[Track] = Field(min_length=1, description="directed tracks (at least one)")
+    signals: list[Signal] = Field(default_factory=list, description="main signals")
+    stations: list[Station] = Field(default_factory=list, description="stations (stopping points)")
+    speed_restrictions: list[SpeedRestriction] = Field(
+        default_factory=list, description="temporary or permanent speed restrictions"
+    )
+    adhesion: list[Adhesion] = Field(
+        default_factory=list, description="stretches of degraded adhesion"
+    )
+    level_crossings: list[LevelCrossing] = Field(
+        default_factory=list, description="level crossings with road traffic lights"
+    )
+    protection: Protection = Field(
+        default_factory=lambda: Protection(enabled=False),
+        description="train protection (ETCS-like supervision)",
+    )
     sighting_distance: Length = Field(
         800.0, gt=0, description="how far ahead a driver sees signals and obstacles"
     )
@@ -212,22 +244,31 @@ class RailMap(StrictModel):
 
 
 class Stop(StrictModel):
-    station: str
-    arrive: Duration | None = Field(None, ge=0)
-    depart: Duration | None = Field(None, ge=0)
-    dwell: Duration = Field(30.0, ge=0)
+    station: str = Field(description="station id")
+    arrive: Duration | None = Field(
+        None, ge=0, description="planned arrival time (for delay metrics)"
+    )
+    depart: Duration | None = Field(
+        None, ge=0, description="planned departure time (default: arrival + dwell)"
+    )
+    dwell: Duration = Field(30.0, ge=0, description="minimum time stopped at the station")
 
 
 class RailEntity(EntityBase):
     """A train (or a static obstacle on the track)."""
 
-    domain: Literal["rail"]
-    kind: Kind = "rb425"
+    domain: Literal["rail"] = Field(description="the entity's domain: rail")
+    kind: Kind = Field(
+        "rb425",
+        description="train type: sets length, mass, traction and braking (or a static obstacle)",
+    )
     path: list[str] = Field(min_length=1, description="track ids, in order of travel")
     at: Length = Field(ge=0, description="front position along the path (m)")
-    speed: Speed = Field(0.0, ge=0)
-    length: Length | None = Field(None, gt=0)
-    timetable: list[Stop] = Field(default_factory=list)
+    speed: Speed = Field(0.0, ge=0, description="initial speed")
+    length: Length | None = Field(None, gt=0, description="overrides the type's length")
+    timetable: list[Stop] = Field(
+        default_factory=list, description="stops in order (arrival and departure times)"
+    )
     departs: Duration = Field(0.0, ge=0, description="a background train starts moving then")
 
     @model_validator(mode="after")

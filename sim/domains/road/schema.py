@@ -28,9 +28,9 @@ VULNERABLE = ("pedestrian", "cyclist")
 
 
 class Pose(StrictModel):
-    x: Length = 0.0
-    y: Length = 0.0
-    heading: Angle = 0.0
+    x: Length = Field(0.0, description="world x (east)")
+    y: Length = Field(0.0, description="world y (north)")
+    heading: Angle = Field(0.0, description="heading (0: east, counter-clockwise positive)")
 
 
 class Segment(StrictModel):
@@ -39,10 +39,12 @@ class Segment(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"line": "200 m"}]})
 
-    line: Length | None = Field(None, gt=0)
+    line: Length | None = Field(None, gt=0, description="a straight piece of this length")
     arc: Length | None = Field(None, gt=0, description="arc length")
     radius: Length | None = Field(None, description="signed radius: > 0 left, < 0 right")
-    points: list[tuple[float, float]] | None = Field(None, min_length=1)
+    points: list[tuple[float, float]] | None = Field(
+        None, min_length=1, description="a polyline of world points [x, y] (m)"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Segment:
@@ -62,12 +64,16 @@ Marking = Literal["solid", "dashed", "none"]
 class RoadSpec(StrictModel):
     """A one-way road: reference line = centre of lane 0 (rightmost); lanes count leftwards."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    start: Pose = Field(default_factory=Pose)
-    geometry: list[Segment] = Field(min_length=1)
-    lanes: int = Field(1, ge=1, le=8)
-    lane_width: Length = Field(3.5, gt=0)
-    speed_limit: Speed = Field(130 / 3.6, gt=0)
+    id: str = Field(
+        pattern=ID_PATTERN, description="name of the road (entities and signals refer to it)"
+    )
+    start: Pose = Field(default_factory=Pose, description="world pose of the road's start")
+    geometry: list[Segment] = Field(
+        min_length=1, description="pieces of the reference line, in order"
+    )
+    lanes: int = Field(1, ge=1, le=8, description="number of lanes")
+    lane_width: Length = Field(3.5, gt=0, description="width of every lane")
+    speed_limit: Speed = Field(130 / 3.6, gt=0, description="speed limit of every lane")
     lane_speed_limits: list[Speed] | None = Field(None, description="per lane, right to left")
     markings: list[Marking] | None = Field(
         None, description="lanes+1 boundaries right to left (default: outer solid, inner dashed)"
@@ -87,16 +93,18 @@ class RoadSpec(StrictModel):
 
 
 class Phase(StrictModel):
-    state: Literal["green", "yellow", "red"]
-    duration: Duration = Field(gt=0)
+    state: Literal["green", "yellow", "red"] = Field(
+        description="the light's colour during the phase"
+    )
+    duration: Duration = Field(gt=0, description="how long the phase lasts")
 
 
 class SignalSpec(StrictModel):
     """A traffic light with its stop line across every lane of ``road`` at station ``s``."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    road: str
-    s: Length = Field(ge=0)
+    id: str = Field(pattern=ID_PATTERN, description="name of the traffic light (in events)")
+    road: str = Field(description="road id")
+    s: Length = Field(ge=0, description="station of the stop line")
     phases: list[Phase] = Field(
         default_factory=lambda: [Phase(state="green", duration=60.0)],
         min_length=1,
@@ -118,15 +126,20 @@ class Traffic(StrictModel):
     seed: ``count`` vehicles over ``lanes``, evenly spaced with random jitter, uniform initial
     and desired speeds, kinds drawn by weight. Ids are ``<id>-<k>``."""
 
-    id: str = Field("traffic", pattern=ID_PATTERN)
-    road: str
-    count: int = Field(ge=1, le=1_000_000)
+    id: str = Field(
+        "traffic", pattern=ID_PATTERN, description="prefix of the generated ids (<id>-<k>)"
+    )
+    road: str = Field(description="road id")
+    count: int = Field(ge=1, le=1_000_000, description="number of vehicles")
     lanes: list[int] | None = Field(None, description="default: every lane")
     s_range: tuple[Length, Length] | None = Field(None, description="default: the whole road")
     speed: tuple[Speed, Speed] = Field(description="initial speed range [min, max]")
     desired_speed: tuple[Speed, Speed] | None = Field(None, description="default: speed")
-    kinds: dict[Kind, float] = Field(default_factory=lambda: {"car": 1.0})
-    lane_changes: bool = True
+    kinds: dict[Kind, float] = Field(
+        default_factory=lambda: {"car": 1.0},
+        description="vehicle kinds and their weights, e.g. {car: 0.9, truck: 0.1}",
+    )
+    lane_changes: bool = Field(True, description="the generated vehicles change lanes (MOBIL)")
     clearance: Length = Field(10.0, ge=0, description="free space kept around other entities")
 
     @model_validator(mode="after")
@@ -141,28 +154,35 @@ class Traffic(StrictModel):
 
 
 class RoadMap(StrictModel):
-    roads: list[RoadSpec] = Field(min_length=1)
-    signals: list[SignalSpec] = Field(default_factory=list)
+    """Road map: one-way roads, traffic lights and generated background traffic."""
+
+    roads: list[RoadSpec] = Field(min_length=1, description="one-way roads (at least one)")
+    signals: list[SignalSpec] = Field(default_factory=list, description="traffic lights")
     traffic: list[Traffic] = Field(default_factory=list, description="generated background")
 
 
 class Limits(StrictModel):
     """Vehicle limits of a controlled entity (defaults: a passenger car)."""
 
-    max_accel: Acceleration = Field(3.0, gt=0)
+    max_accel: Acceleration = Field(3.0, gt=0, description="largest acceleration")
     max_decel: Acceleration = Field(9.0, gt=0, description="braking capability (positive)")
-    max_jerk: Jerk = Field(30.0, gt=0)
+    max_jerk: Jerk = Field(30.0, gt=0, description="largest rate of change of acceleration")
     max_steer: Angle = Field(0.6, gt=0, description="road-wheel angle")
-    max_steer_rate: AngularRate = Field(0.8, gt=0)
+    max_steer_rate: AngularRate = Field(0.8, gt=0, description="largest road-wheel angle rate")
     wheelbase: Length | None = Field(None, gt=0, description="default 0.6 x length")
-    max_speed: Speed = Field(70.0, gt=0)
+    max_speed: Speed = Field(70.0, gt=0, description="largest speed")
 
 
 class Sensor(StrictModel):
     """Ideal object sensor: every object whose centre is within range and field of view."""
 
-    range: Length = Field(200.0, gt=0)
-    fov: Angle = Field(2 * math.pi, gt=0, le=2 * math.pi + 1e-9)
+    range: Length = Field(200.0, gt=0, description="objects within this range are seen")
+    fov: Angle = Field(
+        2 * math.pi,
+        gt=0,
+        le=2 * math.pi + 1e-9,
+        description="field of view (full angle; 360 deg sees all round)",
+    )
 
 
 class IDM(StrictModel):
@@ -170,37 +190,43 @@ class IDM(StrictModel):
     ``vehicle/behavior.py`` (a 3, b 5 m/s², s0 5 m, T 1.5 s, δ 4; MOBIL p 0, Δa_th 0.2,
     b_safe 2 m/s², 1 s between decisions)."""
 
-    type: Literal["idm"]
+    type: Literal["idm"] = Field(description="behaviour model: idm")
     desired_speed: Speed | None = Field(None, description="default: the initial speed")
-    time_headway: Duration = 1.5
-    min_gap: Length = 5.0
-    max_accel: Acceleration = 3.0
-    comfortable_decel: Acceleration = 5.0
-    delta: float = 4.0
-    lane_changes: bool = True
-    politeness: float = Field(0.0, ge=0)
-    change_threshold: Acceleration = 0.2
-    safe_decel: Acceleration = 2.0
-    lateral_speed: Speed = Field(1.0, gt=0)
+    time_headway: Duration = Field(1.5, description="IDM desired time headway T")
+    min_gap: Length = Field(5.0, description="IDM minimum gap s0 at standstill")
+    max_accel: Acceleration = Field(3.0, description="IDM maximum acceleration a")
+    comfortable_decel: Acceleration = Field(5.0, description="IDM comfortable deceleration b")
+    delta: float = Field(4.0, description="IDM acceleration exponent")
+    lane_changes: bool = Field(True, description="change lanes by MOBIL")
+    politeness: float = Field(0.0, ge=0, description="MOBIL politeness factor p (0: selfish)")
+    change_threshold: Acceleration = Field(
+        0.2, description="MOBIL: acceleration gain that justifies a lane change"
+    )
+    safe_decel: Acceleration = Field(
+        2.0, description="MOBIL: the new follower must not brake harder than this"
+    )
+    lateral_speed: Speed = Field(1.0, gt=0, description="peak lateral speed of a lane change")
 
 
 class Scripted(StrictModel):
     """Keep lane and speed; change only through manoeuvres (exactly reproducible)."""
 
-    type: Literal["scripted"]
+    type: Literal["scripted"] = Field(description="behaviour model: scripted")
 
 
 class Path(StrictModel):
     """Move along a polyline of world points (pedestrians, cyclists) at the entity's speed."""
 
-    type: Literal["path"]
-    points: list[tuple[float, float]] = Field(min_length=2)
+    type: Literal["path"] = Field(description="behaviour model: path")
+    points: list[tuple[float, float]] = Field(
+        min_length=2, description="world points [x, y] (m) to walk through, in order"
+    )
 
 
 class Static(StrictModel):
     """Never moves (obstacles, parked vehicles)."""
 
-    type: Literal["static"]
+    type: Literal["static"] = Field(description="behaviour model: static")
 
 
 Behaviour = Annotated[IDM | Scripted | Path | Static, Field(discriminator="type")]
@@ -212,13 +238,13 @@ class Trigger(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"at_time": "3 s"}]})
 
-    at_time: Duration | None = Field(None, ge=0)
+    at_time: Duration | None = Field(None, ge=0, description="start at this simulated time")
     distance_below: Length | None = Field(None, description="centre distance to `to`")
-    gap_below: Length | None = None
+    gap_below: Length | None = Field(None, description="free-space gap to `to` below this")
     headway_below: Duration | None = Field(None, description="gap / speed of the rear one")
     ttc_below: Duration | None = Field(None, description="gap / closing speed")
     to: str | None = Field(None, description="reference entity (default: first controlled)")
-    delay: Duration = Field(0.0, ge=0)
+    delay: Duration = Field(0.0, ge=0, description="wait this long after the condition holds")
 
     @model_validator(mode="after")
     def _one(self) -> Trigger:
@@ -238,9 +264,11 @@ class SpeedChange(StrictModel):
     """Go to ``target`` at constant ``acceleration`` (magnitude), or within ``duration``;
     with neither, the speed steps at once."""
 
-    target: Speed = Field(ge=0)
-    acceleration: Acceleration | None = Field(None, gt=0)
-    duration: Duration | None = Field(None, gt=0)
+    target: Speed = Field(ge=0, description="the speed to reach")
+    acceleration: Acceleration | None = Field(
+        None, gt=0, description="at this constant rate (magnitude)"
+    )
+    duration: Duration | None = Field(None, gt=0, description="or within this time")
 
     @model_validator(mode="after")
     def _rate(self) -> SpeedChange:
@@ -252,8 +280,8 @@ class SpeedChange(StrictModel):
 class Brake(StrictModel):
     """Brake at ``deceleration`` down to ``to_speed`` (0: stop)."""
 
-    deceleration: Acceleration = Field(gt=0)
-    to_speed: Speed = Field(0.0, ge=0)
+    deceleration: Acceleration = Field(gt=0, description="braking deceleration (positive)")
+    to_speed: Speed = Field(0.0, ge=0, description="brake down to this speed (0: stop)")
 
 
 class LaneChange(StrictModel):
@@ -262,10 +290,12 @@ class LaneChange(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"lanes": -1}]})
 
-    lanes: int | None = None
-    to_lane: int | None = Field(None, ge=0)
-    lateral_speed: Speed = Field(1.0, gt=0)
-    shape: Literal["sinusoidal", "linear"] = "sinusoidal"
+    lanes: int | None = Field(None, description="lanes to move (+ left, - right)")
+    to_lane: int | None = Field(None, ge=0, description="target lane index (0: rightmost)")
+    lateral_speed: Speed = Field(1.0, gt=0, description="peak lateral speed")
+    shape: Literal["sinusoidal", "linear"] = Field(
+        "sinusoidal", description="lateral profile: sinusoidal (smooth) or linear"
+    )
 
     @model_validator(mode="after")
     def _target(self) -> LaneChange:
@@ -285,10 +315,13 @@ class Manoeuvre(StrictModel):
         }
     )
 
-    when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
-    speed: SpeedChange | None = None
-    brake: Brake | None = None
-    lane_change: LaneChange | None = None
+    when: Trigger = Field(
+        default_factory=lambda: Trigger(at_time=0.0),
+        description="when the manoeuvre starts (default: at once)",
+    )
+    speed: SpeedChange | None = Field(None, description="change speed")
+    brake: Brake | None = Field(None, description="brake down to a speed")
+    lane_change: LaneChange | None = Field(None, description="change lane")
 
     @model_validator(mode="after")
     def _one(self) -> Manoeuvre:
@@ -303,11 +336,11 @@ class Goal(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"road": "main", "s": "900 m"}]})
 
-    road: str | None = None
-    s: Length | None = None
-    x: Length | None = None
-    y: Length | None = None
-    radius: Length = Field(5.0, gt=0)
+    road: str | None = Field(None, description="road id (with s)")
+    s: Length | None = Field(None, description="station along the road to reach")
+    x: Length | None = Field(None, description="world x of the goal point (with y)")
+    y: Length | None = Field(None, description="world y of the goal point (with x)")
+    radius: Length = Field(5.0, gt=0, description="come within this of (x, y)")
 
     @model_validator(mode="after")
     def _form(self) -> Goal:
@@ -322,23 +355,33 @@ class RoadEntity(EntityBase):
     """A vehicle, vulnerable road user or obstacle. Place it on a road (road, lane, s,
     offset) or in the world (x, y, heading)."""
 
-    domain: Literal["road"]
-    kind: Kind = "car"
-    length: Length | None = Field(None, gt=0)
-    width: Length | None = Field(None, gt=0)
-    road: str | None = None
-    lane: int = Field(0, ge=0)
-    s: Length = 0.0
+    domain: Literal["road"] = Field(description="the entity's domain: road")
+    kind: Kind = Field("car", description="vehicle or road-user type: sets the default size")
+    length: Length | None = Field(None, gt=0, description="overrides the kind's length")
+    width: Length | None = Field(None, gt=0, description="overrides the kind's width")
+    road: str | None = Field(None, description="road id to place the entity on")
+    lane: int = Field(0, ge=0, description="lane index on the road (0: rightmost)")
+    s: Length = Field(0.0, description="station (distance along the road) of the entity's centre")
     offset: Length = Field(0.0, description="lateral offset from the lane centre, + left")
-    x: Length | None = None
-    y: Length | None = None
-    heading: Angle | None = None
-    speed: Speed = Field(0.0, ge=0)
-    behaviour: Behaviour | None = None
-    manoeuvres: list[Manoeuvre] = Field(default_factory=list)
-    limits: Limits = Field(default_factory=Limits)
-    sensor: Sensor = Field(default_factory=Sensor)
-    goal: Goal | None = None
+    x: Length | None = Field(None, description="world x (instead of road, lane, s)")
+    y: Length | None = Field(None, description="world y (instead of road, lane, s)")
+    heading: Angle | None = Field(
+        None, description="world heading when placed by x, y (default: along the nearest road)"
+    )
+    speed: Speed = Field(0.0, ge=0, description="initial speed")
+    behaviour: Behaviour | None = Field(
+        None, description="how a background entity drives: idm, scripted, path or static"
+    )
+    manoeuvres: list[Manoeuvre] = Field(
+        default_factory=list, description="scripted actions of a background entity"
+    )
+    limits: Limits = Field(
+        default_factory=Limits, description="vehicle limits of a controlled entity"
+    )
+    sensor: Sensor = Field(
+        default_factory=Sensor, description="ideal object sensor of a controlled entity"
+    )
+    goal: Goal | None = Field(None, description="where a controlled entity should get to")
 
     @model_validator(mode="after")
     def _placement(self) -> RoadEntity:

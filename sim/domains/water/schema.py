@@ -136,8 +136,8 @@ PRESETS: dict[str, ShipPreset] = {
 
 
 class Polygon(StrictModel):
-    id: str | None = Field(None, pattern=ID_PATTERN)
-    polygon: list[Position] = Field(min_length=3)
+    id: str | None = Field(None, pattern=ID_PATTERN, description="name of the area")
+    polygon: list[Position] = Field(min_length=3, description="outline (at least 3 positions)")
 
 
 class DepthArea(Polygon):
@@ -145,40 +145,48 @@ class DepthArea(Polygon):
 
 
 class Buoy(StrictModel):
-    id: str = Field(pattern=ID_PATTERN)
-    position: Position
-    kind: Literal["port", "starboard", "cardinal", "isolated_danger", "safe_water"] = "cardinal"
+    id: str = Field(pattern=ID_PATTERN, description="name of the buoy")
+    position: Position = Field(description="where the buoy is")
+    kind: Literal["port", "starboard", "cardinal", "isolated_danger", "safe_water"] = Field(
+        "cardinal", description="IALA mark type (drawn; port and starboard marks bound channels)"
+    )
 
 
 class Channel(StrictModel):
     """A narrow channel or fairway (COLREG Rule 9): a centreline and a width. Vessels
     proceeding along it keep to the starboard side of the centreline."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    centreline: list[Position] = Field(min_length=2)
-    width: Length = Field(gt=0)
+    id: str = Field(pattern=ID_PATTERN, description="name of the channel")
+    centreline: list[Position] = Field(
+        min_length=2, description="centre line of the channel (at least 2 positions)"
+    )
+    width: Length = Field(gt=0, description="width of the channel")
 
 
 class TrafficLane(StrictModel):
     """One lane of a traffic separation scheme (COLREG Rule 10): a polygon and its
     direction of traffic flow (bearing)."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    polygon: list[Position] = Field(min_length=3)
-    direction: Angle
+    id: str = Field(pattern=ID_PATTERN, description="name of the lane")
+    polygon: list[Position] = Field(
+        min_length=3, description="outline of the lane (at least 3 positions)"
+    )
+    direction: Angle = Field(description="direction of traffic flow (bearing)")
 
 
 class Current(StrictModel):
-    speed: Speed = Field(0.0, ge=0)
+    speed: Speed = Field(0.0, ge=0, description="current speed")
     direction: Angle = Field(0.0, description="where the current sets TO (bearing)")
 
 
 class AreaCurrent(Current):
-    polygon: list[Position] = Field(min_length=3)
+    polygon: list[Position] = Field(
+        min_length=3, description="where this current sets (at least 3 positions)"
+    )
 
 
 class Wind(StrictModel):
-    speed: Speed = Field(0.0, ge=0)
+    speed: Speed = Field(0.0, ge=0, description="wind speed")
     direction: Angle = Field(0.0, description="where the wind blows FROM (bearing)")
     leeway: float = Field(
         0.03, ge=0, le=0.2, description="drift as a fraction of wind speed (leeway)"
@@ -189,10 +197,10 @@ class ShipDomain(StrictModel):
     """Four-quadrant elliptic ship domain in ship lengths (plus half the beam sideways):
     A ahead, B to port, C astern, D to starboard. Defaults: TUD_RL / Chun et al. 2021."""
 
-    ahead: float = Field(3.5, gt=0)
-    port: float = Field(1.0, gt=0)
-    astern: float = Field(1.5, gt=0)
-    starboard: float = Field(3.0, gt=0)
+    ahead: float = Field(3.5, gt=0, description="A: extent ahead, in ship lengths")
+    port: float = Field(1.0, gt=0, description="B: extent to port, in ship lengths")
+    astern: float = Field(1.5, gt=0, description="C: extent astern, in ship lengths")
+    starboard: float = Field(3.0, gt=0, description="D: extent to starboard, in ship lengths")
 
 
 class Colreg(StrictModel):
@@ -239,18 +247,31 @@ class Colreg(StrictModel):
 
 
 class WaterMap(StrictModel):
+    """Water map: land, depths, buoys, channels, traffic separation, currents, wind, ship
+    domain and COLREG thresholds."""
+
     origin: Origin | None = Field(None, description="reference point for lat/lon positions")
-    land: list[Polygon] = Field(default_factory=list)
-    depth_areas: list[DepthArea] = Field(default_factory=list)
+    land: list[Polygon] = Field(default_factory=list, description="land areas (grounding)")
+    depth_areas: list[DepthArea] = Field(default_factory=list, description="areas of charted depth")
     default_depth: Length = Field(200.0, gt=0, description="depth outside every depth area")
-    buoys: list[Buoy] = Field(default_factory=list)
-    channels: list[Channel] = Field(default_factory=list)
-    tss: list[TrafficLane] = Field(default_factory=list)
-    current: Current = Field(default_factory=Current)
-    area_currents: list[AreaCurrent] = Field(default_factory=list)
-    wind: Wind = Field(default_factory=Wind)
-    ship_domain: ShipDomain = Field(default_factory=ShipDomain)
-    colreg: Colreg = Field(default_factory=Colreg)
+    buoys: list[Buoy] = Field(default_factory=list, description="buoys")
+    channels: list[Channel] = Field(
+        default_factory=list, description="narrow channels (COLREG Rule 9)"
+    )
+    tss: list[TrafficLane] = Field(
+        default_factory=list, description="traffic separation scheme lanes (COLREG Rule 10)"
+    )
+    current: Current = Field(default_factory=Current, description="uniform current")
+    area_currents: list[AreaCurrent] = Field(
+        default_factory=list, description="currents inside polygons (instead of the uniform one)"
+    )
+    wind: Wind = Field(default_factory=Wind, description="wind (leeway drift)")
+    ship_domain: ShipDomain = Field(
+        default_factory=ShipDomain, description="ship domain used by the domain-violation metric"
+    )
+    colreg: Colreg = Field(
+        default_factory=Colreg, description="COLREG encounter and finding thresholds"
+    )
     ukc_margin: Length = Field(1.0, ge=0, description="near-grounding below this clearance")
     pair_range: Length = Field(
         12 * 1852.0, gt=0, description="CPA/TCPA and classification for pairs within this"
@@ -263,8 +284,8 @@ class WaterMap(StrictModel):
 class RoutePoint(StrictModel):
     """``{position: {x, y}, …}``, or briefly ``[x, y]`` or ``{x, y, …}``."""
 
-    position: Position
-    speed: Speed | None = Field(None, ge=0)
+    position: Position = Field(description="where the route point is")
+    speed: Speed | None = Field(None, ge=0, description="speed from this point on (default: keep)")
 
     @model_validator(mode="before")
     @classmethod
@@ -273,17 +294,21 @@ class RoutePoint(StrictModel):
 
 
 class Limits(StrictModel):
-    max_rudder: Angle | None = Field(None, gt=0)
-    max_rudder_rate: AngularRate | None = Field(None, gt=0)
-    max_speed: Speed | None = Field(None, gt=0)
+    max_rudder: Angle | None = Field(None, gt=0, description="largest rudder angle")
+    max_rudder_rate: AngularRate | None = Field(None, gt=0, description="largest rudder rate")
+    max_speed: Speed | None = Field(None, gt=0, description="largest speed through water")
 
 
 class Sensors(StrictModel):
     """AIS targets within ``ais_range`` (those that transmit), radar targets (no identity)
     within ``radar_range``."""
 
-    ais_range: Length = Field(12 * 1852.0, ge=0)
-    radar_range: Length = Field(6 * 1852.0, ge=0)
+    ais_range: Length = Field(
+        12 * 1852.0, ge=0, description="AIS targets are received within this range"
+    )
+    radar_range: Length = Field(
+        6 * 1852.0, ge=0, description="radar targets (no identity) within this range"
+    )
 
 
 class Manoeuvre(StrictModel):
@@ -293,10 +318,12 @@ class Manoeuvre(StrictModel):
         json_schema_extra={"examples": [{"when": {"at_time": "60 s"}, "turn": "30 deg"}]}
     )
 
-    when: Trigger = Field(default_factory=lambda: Trigger(at_time=0.0))
+    when: Trigger = Field(
+        default_factory=lambda: Trigger(at_time=0.0), description="when the manoeuvre starts"
+    )
     course: Angle | None = Field(None, description="new heading (bearing)")
     turn: Angle | None = Field(None, description="turn by this much (+ starboard)")
-    speed: Speed | None = Field(None, ge=0)
+    speed: Speed | None = Field(None, ge=0, description="new speed through water")
     resume_after: Duration | None = Field(
         None, gt=0, description="return to the route this long after the manoeuvre"
     )
@@ -317,12 +344,16 @@ class Placement(StrictModel):
     the initial relative ``bearing`` (seen from the other's bow) or on ``relative_course``.
     Overrides position, heading and speed."""
 
-    to: str
-    speed_ratio: float = Field(gt=0)
-    tcpa: Duration = Field(gt=0)
-    dcpa: Length = 0.0
-    bearing: Angle | None = None
-    relative_course: Angle | None = None
+    to: str = Field(description="id of the other vessel")
+    speed_ratio: float = Field(gt=0, description="this vessel's speed / the other's speed")
+    tcpa: Duration = Field(gt=0, description="time to the closest point of approach")
+    dcpa: Length = Field(0.0, description="distance at the closest point of approach")
+    bearing: Angle | None = Field(
+        None, description="initial bearing of this vessel seen from the other's bow"
+    )
+    relative_course: Angle | None = Field(
+        None, description="this vessel's course relative to the other's"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Placement:
@@ -334,7 +365,7 @@ class Placement(StrictModel):
 class Goal(StrictModel):
     """Come within ``radius`` of ``position``."""
 
-    position: Position
+    position: Position = Field(description="centre of the goal")
     radius: Length | None = Field(
         None, gt=0, description="default: the entity's goal_radius, else one ship length"
     )
@@ -344,21 +375,33 @@ class WaterEntity(EntityBase):
     """A vessel. Background vessels follow their ``route`` (line-of-sight guidance) or keep
     course and speed; scripted manoeuvres override."""
 
-    domain: Literal["water"]
-    kind: Kind = "coaster"
-    position: Position = Field(default_factory=lambda: Position(x=0.0, y=0.0))
+    domain: Literal["water"] = Field(description="the entity's domain: water")
+    kind: Kind = Field(
+        "coaster", description="vessel type: sets size, manoeuvring model and service speed"
+    )
+    position: Position = Field(
+        default_factory=lambda: Position(x=0.0, y=0.0), description="initial position"
+    )
     placement: Placement | None = Field(None, description="place relative to another vessel")
     heading: Angle = Field(0.0, description="bearing, clockwise from north")
     speed: Speed | None = Field(None, ge=0, description="speed through water; default service")
-    length: Length | None = Field(None, gt=0)
-    beam: Length | None = Field(None, gt=0)
-    draft: Length | None = Field(None, gt=0)
-    mmsi: int | None = Field(None, ge=0, le=999_999_999)
+    length: Length | None = Field(None, gt=0, description="overrides the kind's length")
+    beam: Length | None = Field(None, gt=0, description="overrides the kind's beam")
+    draft: Length | None = Field(None, gt=0, description="overrides the kind's draught (grounding)")
+    mmsi: int | None = Field(
+        None, ge=0, le=999_999_999, description="AIS identity (default: from the entity order)"
+    )
     ais: bool = Field(True, description="transmits AIS")
-    route: list[RoutePoint] = Field(default_factory=list)
-    manoeuvres: list[Manoeuvre] = Field(default_factory=list)
-    limits: Limits = Field(default_factory=Limits)
-    sensors: Sensors = Field(default_factory=Sensors)
+    route: list[RoutePoint] = Field(
+        default_factory=list, description="route points followed in order"
+    )
+    manoeuvres: list[Manoeuvre] = Field(
+        default_factory=list, description="scripted course or speed changes"
+    )
+    limits: Limits = Field(
+        default_factory=Limits, description="overrides of the kind's rudder and speed limits"
+    )
+    sensors: Sensors = Field(default_factory=Sensors, description="what the vessel's agent can see")
     goal: Goal | None = Field(None, description="default: the last route point")
     goal_radius: Length | None = Field(
         None,
