@@ -194,7 +194,7 @@ def max_arrival_delay(run: RunData) -> MetricValue:
     worst = max(d)
     return MetricValue(
         float(worst),
-        details={f"within_{m}_min": worst <= 60 * m for m in (3, 5, 10)},
+        details={f"within_{m}_min": bool(worst <= 60 * m) for m in (3, 5, 10)},
     )
 
 

@@ -39,6 +39,17 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def passed_and_saveable(outcome) -> None:
+    """The run passed, and its metrics document is plain JSON (a numpy bool in a metric's
+    details once made `pground run --out` of a rail scenario an internal error)."""
+    import json
+
+    from sim.runner.run import metrics_document
+
+    assert outcome.verdict == "pass", [c for c in outcome.criteria if not c.passed]
+    json.dumps(metrics_document(outcome))  # no default=: numpy scalars would raise
+
+
 def pground(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None):
     """``python -m sim ARGS`` as a user would run it (text output captured)."""
     return subprocess.run(

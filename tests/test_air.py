@@ -17,7 +17,7 @@ from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.units import G0_MPS2, parse_altitude
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, passed_and_saveable
 
 AIR_SUITE = SCENARIOS / "suites" / "air.yaml"
 ENTRIES = load_suite(AIR_SUITE).entries
@@ -193,7 +193,7 @@ def test_flight_levels_and_lat_lon():
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_daa_pilot_passes_every_shipped_air_scenario(entry):
     out = run_loaded(load_scenario(entry.path, entry.overrides))
-    assert out.verdict == "pass", [c for c in out.criteria if not c.passed]
+    passed_and_saveable(out)
 
 
 REACTIVE = [e for e in ENTRIES if "reactive" in load_scenario(e.path, e.overrides).scenario.tags]

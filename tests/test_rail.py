@@ -15,7 +15,7 @@ from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
 from sim.units import G0_MPS2
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, passed_and_saveable
 
 ENTRIES = load_suite(SCENARIOS / "suites" / "rail.yaml").entries
 MIXED = load_suite(SCENARIOS / "suites" / "mixed.yaml").entries
@@ -302,7 +302,7 @@ map:
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_supervised_ato_passes_every_shipped_rail_scenario(entry):
     out = run_loaded(load_scenario(entry.path, entry.overrides))
-    assert out.verdict == "pass", [c for c in out.criteria if not c.passed]
+    passed_and_saveable(out)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

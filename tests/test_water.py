@@ -16,7 +16,7 @@ from sim.domains.water.schema import PRESETS
 from sim.runner.run import run_loaded
 from sim.runner.suite import load_suite
 from sim.scenario import load_scenario
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, passed_and_saveable
 
 WATER_SUITE = SCENARIOS / "suites" / "water.yaml"
 ENTRIES = load_suite(WATER_SUITE).entries
@@ -389,7 +389,7 @@ entities:
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_colreg_pilot_passes_every_shipped_water_scenario(entry):
     out = run_loaded(load_scenario(entry.path, entry.overrides))
-    assert out.verdict == "pass", [c for c in out.criteria if not c.passed]
+    passed_and_saveable(out)
 
 
 REACTIVE = [e for e in ENTRIES if "reactive" in load_scenario(e.path, e.overrides).scenario.tags]
