@@ -301,3 +301,99 @@ def test_an_event_still_is_framed_on_the_event(tmp_path):
 
     ego = pygame.mask.from_threshold(surf, palette.EGO, (1, 1, 1, 255)).count()
     assert ego > 3000
+
+
+# ---------------------------------------------------------------- issue 24 item 10
+def exported(scene, t_s, *, fit=False, size=(1280, 720)):
+    """The frame `pground view --frames` writes at ``t_s``, and every text on it."""
+    import pygame
+
+    from sim.viewer.app import Viewer
+    from sim.viewer.text import recording
+
+    view = Viewer(scene, size, fit=fit, interactive=False)
+    view.seek(round(t_s / scene.dt))
+    surf = pygame.Surface(size)
+    with recording() as texts:
+        view.render(surf)
+    return surf, texts
+
+
+def pixels_of(surf, colour) -> int:
+    import pygame
+
+    arr = pygame.surfarray.array3d(surf).reshape(-1, 3)
+    return int((arr == np.array(colour)).all(axis=1).sum())
+
+
+def test_rail_frames_name_stations_platforms_restrictions_and_km_posts():
+    """Rail: the station was an unlabelled square, platforms, restrictions and km posts
+    were not drawn, and with --fit the train was a dot without its panel."""
+    from sim.domains.rail import draw
+
+    scene = scene_of(SCENARIOS / "rail" / "station_stop.yaml")
+    for fit in (False, True):
+        surf, texts = exported(scene, 150.0, fit=fit)
+        assert {"halt-a", "train", "train  (rb425, under test)"} <= set(texts), texts
+        assert any(t.startswith("km ") for t in texts)
+        assert pixels_of(surf, draw.STATION) > 150  # the platform's extent, not a square
+        assert pixels_of(surf, draw.EGO) >= draw.MIN_TRAIN_PX * 4  # never a dot
+        assert not any("paused" in t or "playing" in t for t in texts)
+    assert "halt-b" in exported(scene, 150.0, fit=True)[1]
+    scene = scene_of(SCENARIOS / "rail" / "speed_restrictions.yaml")
+    surf, texts = exported(scene, 60.0, fit=True)
+    assert any(t.endswith(" km/h") and t[0].isdigit() for t in texts)  # the restriction
+    assert pixels_of(surf, draw.RESTRICTION) > 100
+    assert "speed restriction" in texts and "station platform" in texts
+
+
+def test_air_frames_name_aircraft_and_tell_alerts_from_geofences():
+    from sim.domains.air import draw
+
+    scene = scene_of(SCENARIOS / "air" / "noncooperative.yaml")
+    alert = next(ev for ev in scene.events if ev.kind == "daa_alert")
+    surf, texts = exported(scene, alert.time_s + 1.0)
+    assert any(t.startswith("ownship ") for t in texts)
+    assert any(t.startswith("intruder ") for t in texts)
+    assert "ownship  (general_aviation, controlled)" in texts  # the own aircraft's panel
+    assert "DAA alert: corrective (ring)" in texts and "geofence (keep out)" in texts
+    assert draw.GEOFENCE not in draw.ALERT.values() and draw.GEOFENCE != draw.VIOLATION
+    level = int(scene.arrays["air"]["alert_level"][round(alert.time_s / scene.dt) + 20, 0])
+    assert level and pixels_of(surf, draw.ALERT[level]) > 20  # the ring is drawn
+
+
+def test_water_legend_shows_each_depth_the_chart_uses():
+    """With a shallow default depth the 'shallow water' swatch was invisible (the same
+    colour as the chart behind it) and deep water had no entry."""
+    from sim.domains.water import draw
+    from sim.viewer import palette
+
+    scene = scene_of(SCENARIOS / "water" / "narrow_channel.yaml")
+    surf, texts = exported(scene, 300.0, fit=True)
+    assert {"deep water (>= 10 m)", "shallow water (< 10 m)", "own", "ferry"} <= set(texts)
+    # every swatch is outlined on a white legend box, so it shows over any chart colour
+    assert pixels_of(surf, palette.PANEL) > 2000
+    assert pixels_of(surf, draw.SHALLOW) > 1000 and pixels_of(surf, draw.DEEP) > 1000
+    scene = scene_of(SCENARIOS / "water" / "crossing_give_way.yaml")
+    texts = exported(scene, 60.0)[1]
+    assert "deep water (>= 10 m)" in texts and "shallow water (< 10 m)" not in texts
+
+
+def test_road_frames_show_the_collision_braking_and_the_pedestrians_path():
+    from sim.domains.road import draw
+    from sim.viewer import palette
+
+    scene = scene_of(SCENARIOS / "road" / "alks_crossing_pedestrian.yaml", agent="constant-speed")
+    hit = next(ev for ev in scene.events if ev.kind == "collision")
+    surf, texts = exported(scene, hit.time_s)
+    assert f"collision {hit.time_s:.2f} s" in texts and "collision (X)" in texts
+    assert "pedestrian" in texts and "collision" in texts  # the entity and the timeline
+    assert pixels_of(surf, palette.COLLISION) > 30
+    assert pixels_of(surf, palette.VULNERABLE) > 40  # the pedestrian, bigger, and its path
+    before = exported(scene, hit.time_s - 2.0)[1]
+    assert f"collision {hit.time_s:.2f} s" not in before  # from its tick on only
+    assert "pedestrian: speed" in before  # the timeline names the stimulus
+    scene = scene_of(SCENARIOS / "road" / "alks_lead_brake.yaml")
+    braking, _ = exported(scene, 4.0)
+    cruising, _ = exported(scene, 1.0)
+    assert pixels_of(braking, draw.BRAKING) > pixels_of(cruising, draw.BRAKING) + 10

@@ -133,6 +133,9 @@ class Domain(Protocol):
     ``describe(dom, row, slot) -> list[str]``. ``dom`` is the domain's entry of the log's
     metadata (ids, kinds, sizes, ``map`` = its ``map_summary()``), ``row`` maps every log
     field to its values at one tick; ``camera.to_screen`` maps world metres to pixels.
+    Optional: ``legend(dom)`` (a legend that depends on the map, instead of ``LEGEND``) and
+    ``draw_tracks(surface, camera, dom, arrays)`` (what the whole run shows, drawn with the
+    map). Text goes through ``sim.viewer.text.label``.
     """
 
     name: str

@@ -29,7 +29,12 @@ class Viewer:
     """State of an interactive view over a :class:`Scene` (testable without a window)."""
 
     def __init__(
-        self, scene: Scene, size: tuple[int, int] = (1280, 720), *, fit: bool = False
+        self,
+        scene: Scene,
+        size: tuple[int, int] = (1280, 720),
+        *,
+        fit: bool = False,
+        interactive: bool = True,
     ) -> None:
         self.scene = scene
         self.renderer = Renderer(scene, *size)
@@ -47,6 +52,11 @@ class Viewer:
             # a big map: start close to the ego, following it ('home' shows the whole map)
             self.follow, self.selected = True, self.ego()
             cam.scale = cam.width / view_m
+        # exported frames: no playback state in the header, and the info panel of the
+        # entity under test, since nobody can click to open it
+        self.interactive = interactive
+        if not interactive and self.selected is None:
+            self.selected = self.ego()
         self.centres: dict[str, np.ndarray] = {}
         self.running = True
         self._sim_t = 0.0
@@ -166,7 +176,11 @@ class Viewer:
         if self.follow and self.selected is not None:
             self.renderer.follow(*self.selected, self.tick)
         self.centres = self.renderer.draw(
-            surf, self.tick, selected=self.selected, speed=self.speed, playing=self.playing
+            surf,
+            self.tick,
+            selected=self.selected,
+            speed=self.speed if self.interactive else None,
+            playing=self.playing,
         )
 
 
@@ -288,7 +302,7 @@ def _window(scene: Scene, t_from: float | None, t_to: float | None) -> range:
 
 def _frames(scene: Scene, size: tuple[int, int], ticks: range, fit: bool):
     _headless()
-    view = Viewer(scene, size, fit=fit)
+    view = Viewer(scene, size, fit=fit, interactive=False)
     surf = pygame.Surface(size)
     for tick in ticks:
         view.seek(tick)
@@ -303,7 +317,7 @@ def event_still(
     it names none), wide enough to show them all and narrow enough that a car is tens of
     pixels long (a quarter of the domain's following view at least: 40 m on a road)."""
     _headless()
-    view = Viewer(scene, size, fit=True)
+    view = Viewer(scene, size, fit=True, interactive=False)
     view.seek(tick)
     where = {e["id"]: (e["domain"], e["slot"]) for e in scene.meta.get("entities", [])}
     picked = [where[i] for i in entities if i in where] or ([view.ego()] if view.ego() else [])

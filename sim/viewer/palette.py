@@ -12,6 +12,8 @@ VULNERABLE = (230, 159, 0)  # orange
 OBSTACLE = (70, 70, 70)
 SENSOR = (86, 180, 233)  # sky blue
 PLAN = (204, 121, 167)  # reddish purple: an agent's planned path
+COLLISION = (200, 0, 0)  # a collision mark: the one strong red on the frame
+BRAKING = (200, 0, 0)  # brake lights
 SIGNAL = {
     0: (0, 158, 115),
     1: (240, 228, 66),
@@ -23,7 +25,7 @@ TEXT = (20, 20, 20)
 TIMELINE = (220, 220, 215)
 CURSOR = (0, 0, 0)
 EVENT = {  # markers on the timeline
-    "collision": (204, 121, 167),
+    "collision": COLLISION,
     "offroad": (213, 94, 0),
     "lane_departure": (230, 159, 0),
     "red_light": (213, 94, 0),

@@ -3,7 +3,9 @@
 The renderer reads only recorded arrays (a finished ``log.npz`` or the live recorder's), so
 replay, live view and headless export share one code path. Each domain draws itself through
 the module its plugin names in ``draw_module`` (``bounds``, ``draw_static``, ``draw_frame``,
-``describe``, ``LEGEND``).
+``describe``, ``LEGEND``; optionally ``legend(dom)`` for a legend that depends on the map and
+``draw_tracks(surf, cam, dom, arrays)`` for what the whole run shows, such as the paths
+walked by pedestrians). Text goes through :mod:`sim.viewer.text`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pygame
 
 from sim.core.events import Event
 from sim.viewer import palette
+from sim.viewer.text import font, label
 
 TIMELINE_H = 46
 
@@ -127,14 +130,15 @@ class Renderer:
     """Draws frames of a :class:`Scene` on surfaces of one size."""
 
     def __init__(self, scene: Scene, width: int, height: int) -> None:
-        pygame.font.init()
         self.scene = scene
         self.width, self.height = width, height
         self.cam = Camera(width, height - TIMELINE_H)
         self.drawers = {d: drawer(d) for d in scene.meta["domains"]}
-        self.font = pygame.font.Font(None, 20)
-        self.small = pygame.font.Font(None, 16)
+        self.font = font(20)
+        self.small = font(16)
         self._static: tuple[tuple, pygame.Surface] | None = None
+        self._marks: tuple[int, list[tuple[int, float, np.ndarray]]] | None = None
+        self._names: tuple[tuple, list[tuple[str, tuple[int, int]]]] | None = None
         self.fit()
 
     def fit(self) -> None:
@@ -154,6 +158,11 @@ class Renderer:
             surf.fill(palette.BACKGROUND)
             for d, m in self.drawers.items():
                 m.draw_static(surf, self.cam, self.scene.meta["domains"][d])
+                tracks = getattr(m, "draw_tracks", None)
+                if tracks is not None and d in self.scene.arrays:
+                    rows = self.scene.n_rows or None  # a live view: only what is recorded
+                    arrays = {k: v[:rows] for k, v in self.scene.arrays[d].items()}
+                    tracks(surf, self.cam, self.scene.meta["domains"][d], arrays)
             self._static = (key, surf)
         return self._static[1]
 
@@ -175,6 +184,7 @@ class Renderer:
                 surf, self.cam, self.scene.meta["domains"][d], self.scene.row(d, tick), selected=sel
             )
         self._plans(surf, tick)
+        self._collisions(surf, tick)
         self._hud(surf, tick, speed, playing)
         self._legend(surf)
         self._scale_bar(surf)
@@ -195,22 +205,83 @@ class Renderer:
         pos: tuple[int, int],
         *,
         colour: tuple = palette.TEXT,
-        font: Any = None,
+        size: int = 20,
     ) -> pygame.Rect:
-        img = (font or self.font).render(text, True, colour)
-        return surf.blit(img, pos)
+        return label(surf, text, pos, size=size, colour=colour)
 
     def _panel(self, surf: pygame.Surface, lines: list[str], pos: tuple[int, int]) -> None:
-        imgs = [self.font.render(t, True, palette.TEXT) for t in lines]
-        w = max(i.get_width() for i in imgs) + 12
-        h = sum(i.get_height() + 2 for i in imgs) + 8
+        sizes = [self.font.size(t) for t in lines]
+        w = max(sw for sw, _ in sizes) + 12
+        h = sum(sh + 2 for _, sh in sizes) + 8
         box = pygame.Rect(pos, (w, h))
         pygame.draw.rect(surf, palette.PANEL, box)
         pygame.draw.rect(surf, palette.OUTLINE, box, 1)
         y = pos[1] + 4
-        for img in imgs:
-            surf.blit(img, (pos[0] + 6, y))
-            y += img.get_height() + 2
+        for t, (_, sh) in zip(lines, sizes, strict=True):
+            label(surf, t, (pos[0] + 6, y), size=20)
+            y += sh + 2
+
+    def _event_names(self, top: int) -> list[tuple[str, tuple[int, int]]]:
+        """Where to name the events on the timeline: beside each mark where there is room
+        (the first of a cluster); laid out once per event list."""
+        key = (len(self.scene.events), top, self.width)
+        if self._names is not None and self._names[0] == key:
+            return self._names[1]
+        taken: list[pygame.Rect] = []
+        out = []
+        for ev in self.scene.events:
+            name = ev.kind.replace("_", " ")
+            if ev.kind == "manoeuvre" and ev.entities:
+                name = f"{ev.entities[0]}: {ev.details.get('action', 'manoeuvre')}"
+            rect = pygame.Rect((self.timeline_x(ev.tick) + 4, top + 30), self.small.size(name))
+            if rect.right >= self.width or rect.left <= (taken[-1].right + 6 if taken else 0):
+                continue  # marks are in time order: only the last name can be in the way
+            taken.append(rect)
+            out.append((name, rect.topleft))
+        self._names = (key, out)
+        return out
+
+    def _collision_marks(self) -> list[tuple[int, float, np.ndarray]]:
+        """(tick, time, world point between the entities) of each collision; computed once
+        per event list (a live view's grows)."""
+        events = self.scene.events
+        if self._marks is not None and self._marks[0] == len(events):
+            return self._marks[1]
+        where = {e["id"]: (e["domain"], e["slot"]) for e in self.scene.meta.get("entities", [])}
+        marks = []
+        for ev in events:
+            if ev.kind != "collision":
+                continue
+            pts = []
+            for eid in ev.entities:
+                d, k = where.get(eid, (None, None))
+                arr = self.scene.arrays.get(d) if d is not None else None
+                if arr is not None and ev.tick < len(arr["x_m"]):
+                    pts.append((float(arr["x_m"][ev.tick, k]), float(arr["y_m"][ev.tick, k])))
+            if pts:
+                marks.append((ev.tick, ev.time_s, np.mean(np.array(pts), axis=0)))
+        self._marks = (len(events), marks)
+        return marks
+
+    def _collisions(self, surf: pygame.Surface, tick: int) -> None:
+        """A mark where each collision happened, from its tick on: what a reader of the
+        frames most needs to find."""
+        for ev_tick, time_s, xy in self._collision_marks():
+            if ev_tick > tick:
+                continue
+            c = self.cam.to_screen(xy[None, :])[0]
+            r = 9
+            for off in (np.array([r, r]), np.array([r, -r])):
+                pygame.draw.line(surf, palette.COLLISION, c - off, c + off, 4)
+            pygame.draw.circle(surf, palette.COLLISION, c, r + 5, 2)
+            label(
+                surf,
+                f"collision {time_s:.2f} s",
+                (c[0] + r + 8, c[1] + r),  # below right: entity names sit above
+                size=16,
+                colour=palette.COLLISION,
+                backdrop=True,
+            )
 
     def _hud(self, surf: pygame.Surface, tick: int, speed: float | None, playing: bool) -> None:
         sc = self.scene
@@ -245,15 +316,25 @@ class Renderer:
                 pygame.draw.lines(surf, palette.PLAN, False, self.cam.to_screen(pts), 2)
 
     def _legend(self, surf: pygame.Surface) -> None:
-        items = [it for m in self.drawers.values() for it in m.LEGEND]
+        items = []
+        for d, m in self.drawers.items():
+            dynamic = getattr(m, "legend", None)
+            items += dynamic(self.scene.meta["domains"][d]) if dynamic else m.LEGEND
         plans = self.scene.arrays.get("plans")
         if plans and np.isfinite(plans["x_m"]).any():
             items.append(("planned path", palette.PLAN))
-        x = self.width - 190
-        y = 30
-        for label, colour in items:
-            pygame.draw.rect(surf, colour, pygame.Rect(x, y + 3, 14, 10))
-            self._text(surf, label, (x + 20, y), font=self.small)
+        if any(ev.kind == "collision" for ev in self.scene.events):
+            items.append(("collision (X)", palette.COLLISION))
+        width = max(self.small.size(t)[0] for t, _ in items) + 32
+        x, y = self.width - width - 8, 30
+        # on a white box with outlined swatches: readable over any map colour
+        box = pygame.Rect(x - 6, y - 4, width + 6, 16 * len(items) + 6)
+        pygame.draw.rect(surf, palette.PANEL, box)
+        for text, colour in items:
+            swatch = pygame.Rect(x, y + 3, 14, 10)
+            pygame.draw.rect(surf, colour, swatch)
+            pygame.draw.rect(surf, palette.OUTLINE, swatch, 1)
+            self._text(surf, text, (x + 20, y), size=16)
             y += 16
 
     def _scale_bar(self, surf: pygame.Surface) -> None:
@@ -263,7 +344,7 @@ class Renderer:
         px = metres * self.cam.scale
         y = self.cam.height - 16
         pygame.draw.line(surf, palette.OUTLINE, (10, y), (10 + px, y), 3)
-        self._text(surf, f"{metres:g} m", (14 + px, y - 8), font=self.small)
+        self._text(surf, f"{metres:g} m", (14 + px, y - 8), size=16)
 
     def timeline_x(self, tick: int) -> int:
         last = max(self.scene.meta.get("n_ticks_planned", self.scene.n_rows - 1), 1)
@@ -281,13 +362,12 @@ class Renderer:
         pygame.draw.rect(surf, (200, 200, 195), pygame.Rect(10, top + 18, recorded - 10, 10))
         for ev in self.scene.events:
             x = self.timeline_x(ev.tick)
+            colour = palette.EVENT.get(ev.kind, palette.TEXT)
             pygame.draw.line(
-                surf,
-                palette.EVENT.get(ev.kind, palette.TEXT),
-                (x, top + 6),
-                (x, top + 40),
-                3 if ev.kind != "manoeuvre" else 1,
+                surf, colour, (x, top + 6), (x, top + 40), 3 if ev.kind != "manoeuvre" else 1
             )
+        for name, pos in self._event_names(top):
+            label(surf, name, pos, size=16)
         x = self.timeline_x(tick)
         pygame.draw.polygon(
             surf, palette.CURSOR, [(x - 6, top + 2), (x + 6, top + 2), (x, top + 12)]

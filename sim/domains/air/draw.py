@@ -2,7 +2,8 @@
 
 Plan view: geofences (outlined, shaded), controlled aircraft's routes, every aircraft as a
 triangle along its heading (a dot when too small), red outline while in loss of separation
-or well clear, alert ring on controlled aircraft, altitude labels when zoomed in.
+or well clear, alert ring on controlled aircraft (yellow, orange, vermillion by level), id and
+altitude labels.
 """
 
 from __future__ import annotations
@@ -14,24 +15,37 @@ from typing import Any
 import numpy as np
 import pygame
 
-from sim.viewer.palette import BACKGROUND_VEHICLE, EGO, OUTLINE, PLAN, SENSOR, SIGNAL, TEXT
+from sim.viewer.palette import (
+    BACKGROUND_VEHICLE,
+    COLLISION,
+    EGO,
+    OUTLINE,
+    PLAN,
+    SENSOR,
+    SIGNAL,
+    TEXT,
+)
+from sim.viewer.text import label
 
-GEOFENCE = (213, 94, 0)
+GEOFENCE = (70, 70, 70)  # keep-out: dark, so that alert colours stay unambiguous
 SECTOR = (150, 150, 190)
-VIOLATION = (213, 94, 0)
-NONCOOP = (230, 159, 0)
-ALERT = {1: SIGNAL[1], 2: (230, 159, 0), 3: SIGNAL[2]}
+VIOLATION = COLLISION  # outline while in loss of separation or of well clear
+NONCOOP = (120, 120, 200)
+ALERT = {1: SIGNAL[1], 2: (230, 159, 0), 3: SIGNAL[2]}  # preventive, corrective, warning
 LEGEND = [
     ("controlled aircraft", EGO),
     ("traffic (ADS-B)", BACKGROUND_VEHICLE),
     ("non-cooperative traffic", NONCOOP),
-    ("geofence", GEOFENCE),
+    ("geofence (keep out)", GEOFENCE),
+    ("DAA alert: preventive (ring)", ALERT[1]),
+    ("DAA alert: corrective (ring)", ALERT[2]),
+    ("DAA alert: warning (ring)", ALERT[3]),
+    ("LoS / LoWC (outline)", VIOLATION),
 ]
 FT = 0.3048
 KT = 1852.0 / 3600.0
 FOLLOW_VIEW_M = 40_000.0  # width of the view that follows an aircraft on a large map
 MAX_LABELS = 150
-_FONT: list[Any] = []
 
 
 def bounds(dom: Mapping[str, Any]) -> tuple[float, float, float, float]:
@@ -67,9 +81,6 @@ def draw_frame(
     selected: int | None,
 ) -> np.ndarray:
     """Aircraft, their state flags and labels; returns screen centres (N, 2), NaN if invalid."""
-    if not _FONT:
-        pygame.font.init()
-        _FONT.append(pygame.font.Font(None, 15))
     valid = np.asarray(row["valid"], dtype=bool)
     x, y, hdg = row["x_m"], row["y_m"], row["hdg_rad"]
     controlled = np.asarray(dom["controlled"], dtype=bool)
@@ -99,14 +110,13 @@ def draw_frame(
         s = size * (1.4 if controlled[i] else 1.0)
         tri = [c + s * fwd, c - 0.7 * s * fwd + 0.6 * s * side, c - 0.7 * s * fwd - 0.6 * s * side]
         pygame.draw.polygon(surf, colour, tri)
-        pygame.draw.polygon(surf, VIOLATION if bad[i] else OUTLINE, tri, 2 if bad[i] else 1)
+        pygame.draw.polygon(surf, VIOLATION if bad[i] else OUTLINE, tri, 3 if bad[i] else 1)
         if i == selected:
             pygame.draw.circle(surf, OUTLINE, c, int(s) + 8, 2)
     if 0 < len(labels) <= MAX_LABELS:
         for i in labels:
-            text = f"{_level(float(row['alt_m'][i]))}"
-            img = _FONT[0].render(text, True, TEXT)
-            surf.blit(img, (centres[i][0] + 9, centres[i][1] - 6))
+            text = f"{dom['ids'][i]} {_level(float(row['alt_m'][i]))}"
+            label(surf, text, (centres[i][0] + 12, centres[i][1] - 6), size=15, colour=TEXT)
     return centres
 
 

@@ -983,6 +983,15 @@ class RailRuntime:
             "crossing_closed": self.lc_closed,
         }
 
+    def _stretch(self, track: int, start: float, end: float) -> list[list[float]]:
+        """World points along ``track`` from ``start`` to ``end`` (clamped; every ~20 m) for
+        drawing a platform or a restriction."""
+        length = float(self.net.length[track])
+        a, b = min(max(start, 0.0), length), min(max(end, 0.0), length)
+        n = int(np.clip((b - a) / 20.0, 1, 200)) + 1
+        x, y, _ = self.net.pose_many(np.full(n, track), np.linspace(a, b, n))
+        return np.stack([x, y], axis=1).round(2).tolist()
+
     def map_summary(self) -> dict[str, Any]:
         net = self.net
         sigs = []
@@ -991,8 +1000,24 @@ class RailRuntime:
             sigs.append({"id": s.id, "xy": [x, y], "heading_rad": h, "overlap_m": s.overlap})
         stations = []
         for s in self.map.stations:
-            x, y, h = net.pose(net.index[s.track], s.at)
-            stations.append({"id": s.id, "xy": [x, y], "platform_m": s.platform, "heading_rad": h})
+            k = net.index[s.track]
+            x, y, h = net.pose(k, s.at)
+            stations.append(
+                {
+                    "id": s.id,
+                    "xy": [x, y],
+                    "platform_m": s.platform,
+                    "heading_rad": h,
+                    "platform": self._stretch(k, s.at - s.platform, s.at),
+                }
+            )
+        restrictions = [
+            {
+                "speed_mps": r.speed,
+                "points": self._stretch(net.index[r.track], r.start, r.end),
+            }
+            for r in self.map.speed_restrictions
+        ]
         lcs = []
         for lc in self.lcs:
             x, y, h = net.pose(net.index[lc.track], lc.at)
@@ -1002,11 +1027,23 @@ class RailRuntime:
         pad = max(0.05 * float((hi - lo).max()), 100.0)
         return {
             "tracks": [
-                {"id": i, "points": p.round(2).tolist(), "length_m": float(c[-1]), "km": t.km}
-                for i, p, c, t in zip(net.ids, net.pts, net.cum, self.map.tracks, strict=True)
+                {
+                    "id": i,
+                    "points": p.round(2).tolist(),
+                    "length_m": float(c[-1]),
+                    "km": t.km,
+                    "line_speeds": [  # where the line speed changes (a speed board)
+                        {"xy": list(net.pose(k, sp.at)[:2]), "speed_mps": sp.speed}
+                        for sp in t.speed
+                    ],
+                }
+                for k, (i, p, c, t) in enumerate(
+                    zip(net.ids, net.pts, net.cum, self.map.tracks, strict=True)
+                )
             ],
             "signals": sigs,
             "stations": stations,
+            "speed_restrictions": restrictions,
             "level_crossings": lcs,
             "area": [
                 float(lo[0] - pad),

@@ -17,6 +17,7 @@ import pygame
 from sim.core.geometry import box_corners
 from sim.viewer.palette import (
     BACKGROUND_VEHICLE,
+    BRAKING,
     EGO,
     MARKING,
     OBSTACLE,
@@ -27,13 +28,17 @@ from sim.viewer.palette import (
     STOP_LINE,
     VULNERABLE,
 )
+from sim.viewer.text import label
 
 LEGEND = [
     ("controlled (ego)", EGO),
     ("background vehicle", BACKGROUND_VEHICLE),
-    ("pedestrian / cyclist", VULNERABLE),
+    ("pedestrian / cyclist (and path)", VULNERABLE),
     ("obstacle", OBSTACLE),
+    ("braking (brake lights)", BRAKING),
 ]
+BRAKE_LIGHT_MPS2 = -1.0  # brake lights on below this acceleration
+MAX_VEHICLE_LABELS = 12  # background vehicles are named only when this few are in view
 DASH_M, GAP_M = 3.0, 9.0
 
 
@@ -129,6 +134,10 @@ def draw_frame(
                 pygame.draw.circle(surf, SENSOR, centres[i], r, 1)
     corners = cam.to_screen(box_corners(x, y, h, length, width).reshape(-1, 2)).reshape(-1, 4, 2)
     on = valid & cam.visible(corners)
+    braking = np.asarray(row["accel_mps2"]) < BRAKE_LIGHT_MPS2
+    named = controlled | np.isin(_kinds(dom), ("pedestrian", "cyclist", "obstacle"))
+    if int(on.sum()) <= MAX_VEHICLE_LABELS:
+        named[:] = True
     for i in np.flatnonzero(on):
         kind = kinds[i]
         colour = (
@@ -140,7 +149,14 @@ def draw_frame(
             if kind == "obstacle"
             else BACKGROUND_VEHICLE
         )
-        if kind == "pedestrian" or length[i] * cam.scale < 5:  # too small for a box: a dot
+        if named[i]:
+            label(surf, dom["ids"][i], (centres[i][0] + 10, centres[i][1] - 18), size=15)
+        if kind == "pedestrian":  # a person: a dot big enough to see, outlined
+            r = max(6, int(0.5 * cam.scale))
+            pygame.draw.circle(surf, colour, centres[i], r)
+            pygame.draw.circle(surf, OUTLINE, centres[i], r, 2 if i == selected else 1)
+            continue
+        if length[i] * cam.scale < 5:  # a vehicle too small for a box: a dot
             pygame.draw.circle(surf, colour, centres[i], max(3, int(0.4 * cam.scale)))
             continue
         pygame.draw.polygon(surf, colour, corners[i])
@@ -148,6 +164,11 @@ def draw_frame(
         if cam.scale > 2:  # heading tick: centre to the middle of the front edge
             front = 0.5 * (corners[i][0] + corners[i][3])
             pygame.draw.line(surf, OUTLINE, centres[i], front, 1)
+        # lights at the rear corners, where a car is big enough on screen to show them
+        if braking[i] and length[i] * cam.scale >= 12 and kind not in ("cyclist", "obstacle"):
+            r = max(3, int(0.45 * cam.scale))
+            for corner in (corners[i][1], corners[i][2]):
+                pygame.draw.circle(surf, BRAKING, 0.8 * corner + 0.2 * centres[i], r)
     if selected is not None and valid[selected]:
         pygame.draw.circle(
             surf,
@@ -157,6 +178,37 @@ def draw_frame(
             2,
         )
     return centres
+
+
+_KINDS: dict[int, tuple[Any, np.ndarray]] = {}
+
+
+def _kinds(dom: Mapping[str, Any]) -> np.ndarray:
+    """The entity kinds as an array, built once per scene (not per frame: 1,000 strings)."""
+    kinds = dom["kinds"]
+    hit = _KINDS.get(id(kinds))
+    if hit is None or hit[0] is not kinds:
+        _KINDS.clear()  # one scene at a time
+        hit = _KINDS[id(kinds)] = (kinds, np.asarray(kinds))
+    return hit[1]
+
+
+def draw_tracks(
+    surf: pygame.Surface, cam: Any, dom: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+) -> None:
+    """The whole path of each pedestrian and cyclist over the run, so that a frame shows
+    where they come from and are going (a crossing pedestrian is otherwise a dot)."""
+    walkers = np.flatnonzero(np.isin(_kinds(dom), ("pedestrian", "cyclist")))
+    if walkers.size == 0:
+        return
+    valid = np.asarray(arrays["valid"], dtype=bool)
+    for i in walkers:
+        keep = valid[:, i]
+        pts = np.stack([arrays["x_m"][keep, i], arrays["y_m"][keep, i]], axis=1)
+        if len(pts) >= 2 and np.ptp(pts, axis=0).max() > 0.5:
+            screen = cam.to_screen(pts[:: max(1, len(pts) // 400)])
+            pygame.draw.lines(surf, VULNERABLE, False, screen, 2)
+            pygame.draw.circle(surf, VULNERABLE, screen[-1], 4)
 
 
 def describe(dom: Mapping[str, Any], row: Mapping[str, np.ndarray], i: int) -> list[str]:

@@ -17,6 +17,7 @@ import pygame
 
 from sim.domains.water import colreg as cr
 from sim.viewer.palette import BACKGROUND_VEHICLE, EGO, OUTLINE, SENSOR
+from sim.viewer.text import label
 
 LAND = (222, 205, 160)
 SHALLOW = (170, 205, 230)
@@ -30,10 +31,24 @@ LEGEND = [
     ("traffic (AIS)", BACKGROUND_VEHICLE),
     ("traffic without AIS", NO_AIS),
     ("land", LAND),
+    ("deep water (>= 10 m)", DEEP),
     ("shallow water (< 10 m)", SHALLOW),
 ]
 FOLLOW_VIEW_M = 6000.0
 SHALLOW_M = 10.0  # drawn as shallow water below this depth
+
+
+def legend(dom: Mapping[str, Any]) -> list[tuple[str, tuple[int, int, int]]]:
+    """The entries this chart needs: land and each water depth only where the map has them
+    (a chart all deep water has no shallow swatch)."""
+    m = dom["map"]
+    depths = [a["depth_m"] for a in m["depth_areas"]] + [m["default_depth_m"]]
+    shown = {
+        "land": bool(m["land"]),
+        "deep water (>= 10 m)": any(d >= SHALLOW_M for d in depths),
+        "shallow water (< 10 m)": any(d < SHALLOW_M for d in depths),
+    }
+    return [(text, colour) for text, colour in LEGEND if shown.get(text, True)]
 
 
 def bounds(dom: Mapping[str, Any]) -> tuple[float, float, float, float]:
@@ -42,8 +57,8 @@ def bounds(dom: Mapping[str, Any]) -> tuple[float, float, float, float]:
 
 def draw_static(surf: pygame.Surface, cam: Any, dom: Mapping[str, Any]) -> None:
     m = dom["map"]
-    if m["default_depth_m"] < SHALLOW_M:  # shallow by default: the charted areas are the water
-        surf.fill(SHALLOW)
+    # open water in its depth's colour: the legend's swatches then match the chart
+    surf.fill(SHALLOW if m["default_depth_m"] < SHALLOW_M else DEEP)
     for area in sorted(m["depth_areas"], key=lambda a: -a["depth_m"]):
         shade = SHALLOW if area["depth_m"] < SHALLOW_M else DEEP
         pygame.draw.polygon(surf, shade, cam.to_screen(np.asarray(area["polygon"], dtype=float)))
@@ -121,6 +136,9 @@ def draw_frame(
         pygame.draw.polygon(surf, VIOLATION if inside[i] else OUTLINE, pts, 2 if inside[i] else 1)
         if i == selected:
             pygame.draw.circle(surf, OUTLINE, centres[i], int(0.6 * length[i] * cam.scale) + 6, 2)
+    for i in np.flatnonzero(valid):
+        if -50 < centres[i][0] < cam.width + 50 and -50 < centres[i][1] < cam.height + 50:
+            label(surf, dom["ids"][i], (centres[i][0] + 10, centres[i][1] + 6), size=15)
     return centres
 
 
@@ -134,7 +152,12 @@ def describe(dom: Mapping[str, Any], row: Mapping[str, np.ndarray], i: int) -> l
         f"rudder {math.degrees(row['rudder_rad'][i]):+.1f} deg  UKC {row['ukc_m'][i]:.1f} m",
     ]
     if np.isfinite(row["dcpa_m"][i]):
-        out.append(f"CPA {row['dcpa_m'][i]:.0f} m in {row['tcpa_s'][i]:.0f} s")
+        when = row["tcpa_s"][i]
+        out.append(
+            f"CPA {row['dcpa_m'][i]:.0f} m in {when:.0f} s"
+            if np.isfinite(when)
+            else f"CPA {row['dcpa_m'][i]:.0f} m (no relative motion)"
+        )
     enc = int(row["encounter"][i])
     if enc:
         out.append(f"encounter: {cr.NAMES[enc]}")
