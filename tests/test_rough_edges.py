@@ -393,3 +393,27 @@ def test_validate_a_folder_checks_each_file_as_what_it_is():
         list((SCENARIOS / "mixed").glob("*.yaml"))
     )
     assert lines[-1] == f"{files} valid, 0 invalid"
+
+
+def test_a_parameter_of_the_wrong_kind_is_one_line(tmp_path):
+    """It was two pydantic lines (parameters.x.float, parameters.x.str) and then one more
+    at every field that used it."""
+    bad = _edited(CUT_IN, "  ego_speed: 60 km/h", "  ego_speed: [1, 2]", tmp_path)
+    assert _problems(bad) == [
+        ":15: parameters.ego_speed: expected a number, a quantity like '60 km/h' or text; "
+        "got [1, 2]"
+    ]
+
+
+def test_polyline_points_are_lengths_and_bounded(tmp_path):
+    """Road and path points were plain floats: 1e308 passed validation (GEOS overflow at
+    run time); now they take units and are bounded like every length."""
+    from sim.scenario import load_scenario
+
+    line = "geometry: [{line: 1000 m}]"
+    far = _edited(CUT_IN, line, "geometry: [{points: [[0, 0], [1.0e308, 0]]}]", tmp_path)
+    problems = _problems(far)
+    assert len(problems) == 1 and "points[1][0]: expected a length within" in problems[0]
+    km = _edited(CUT_IN, line, "geometry: [{points: [[0, 0], [1 km, 0]]}]", tmp_path)
+    seg = load_scenario(km).scenario.map.road.roads[0].geometry[0]
+    assert seg.points == [(0.0, 0.0), (1000.0, 0.0)]

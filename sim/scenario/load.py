@@ -75,6 +75,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if not isinstance(params, dict):
         report(("parameters",), "expected a mapping of name: value")
         params = {}
+    wrong = [
+        f"{name}:{line_of(lines, ('parameters', key))}: parameters.{key}: expected a number, "
+        f"a quantity like '60 km/h' or text; got {short_repr(value)}"
+        for key, value in params.items()
+        if not isinstance(value, int | float | str)
+    ]
+    if wrong:  # said once, here, not again at every field that uses the parameter
+        raise ScenarioError(wrong[0], wrong)
     for key in overrides:
         if key not in params:
             known = ", ".join(sorted(params)) or "none"

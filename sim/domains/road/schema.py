@@ -42,7 +42,7 @@ class Segment(StrictModel):
     line: Length | None = Field(None, gt=0, description="a straight piece of this length")
     arc: Length | None = Field(None, gt=0, description="arc length")
     radius: Length | None = Field(None, description="signed radius: > 0 left, < 0 right")
-    points: list[tuple[float, float]] | None = Field(
+    points: list[tuple[Length, Length]] | None = Field(
         None, min_length=1, description="a polyline of world points [x, y] (m)"
     )
 
@@ -218,7 +218,7 @@ class Path(StrictModel):
     """Move along a polyline of world points (pedestrians, cyclists) at the entity's speed."""
 
     type: Literal["path"] = Field(description="behaviour model: path")
-    points: list[tuple[float, float]] = Field(
+    points: list[tuple[Length, Length]] = Field(
         min_length=2, description="world points [x, y] (m) to walk through, in order"
     )
 
