@@ -891,6 +891,7 @@ def _still(run_dir: Path, tick: int | None, entities: tuple[str, ...] = ()) -> s
         import os
 
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in our output
         import pygame
 
         from sim.viewer.app import event_still

@@ -308,20 +308,7 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = Path(args.out) if args.out else Path("campaigns") / f"{suite.name}-{stamp}"
     summary = run_campaign(
-        suite,
-        folder,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        force=args.force,
-        keep_logs=args.keep_logs,
-        job_timeout=args.job_timeout,
-        console=out,
-        progress=not args.no_progress,
-        argv=sys.argv,
-        agent_options=_agent_options(args),
-        allow_file_agents=args.allow_file_agents,
+        suite, folder, resume=args.resume, force=args.force, **_campaign_options(args, out)
     )
     _print_campaign(folder, summary, out)
     if not summary.interrupted:
@@ -332,6 +319,96 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         paths = write(folder)
         out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
     return summary.exit_code
+
+
+def _campaign_options(args: argparse.Namespace, out: Console) -> dict[str, Any]:
+    """run_campaign's options from the flags `suite` and `search` share."""
+    return {
+        "executor": args.executor,
+        "workers": args.workers,
+        "scheduler": getattr(args, "scheduler", None),
+        "keep_logs": args.keep_logs,
+        "job_timeout": args.job_timeout,
+        "console": out,
+        "progress": not args.no_progress,
+        "argv": sys.argv,
+        "agent_options": _agent_options(args),
+        "allow_file_agents": args.allow_file_agents,
+    }
+
+
+def cmd_search(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.campaign import run_campaign
+    from sim.runner.search import check_search_args, run_search
+
+    check_search_args(args.method, args.budget)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be positive")
+    if args.wave is not None and args.wave < 2:
+        raise UsageError(f"--wave {args.wave}: must be at least 2")
+    _check_agents(args, [args.agent])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(args.out) if args.out else Path("searches") / f"{Path(args.suite).stem}-{stamp}"
+
+    def campaign(suite: Any, *, resume: bool, force: bool) -> Any:
+        options = _campaign_options(args, out)
+        return run_campaign(suite, folder, resume=resume, force=force, **options)
+
+    result = run_search(
+        args.suite,
+        folder,
+        method=args.method,
+        budget=args.budget,
+        wave=args.wave,
+        seed=args.seed,
+        family=args.family,
+        criterion=args.criterion,
+        agent=args.agent,
+        entity=args.entity,
+        campaign=campaign,
+        resume=args.resume,
+        force=args.force,
+    )
+    _print_search(result, out)
+    if result.summary is not None and result.summary.interrupted:
+        out.print(f"interrupted: run the same command with --resume --out {folder}")
+        return result.summary.exit_code
+    from metrics.report import write
+
+    paths = write(folder)  # digest.json then covers search.json and the counterexamples
+    out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
+    return EXIT_FAIL if result.failures else EXIT_PASS
+
+
+def _print_search(result: Any, out: Console) -> None:
+    from metrics.report import param_text
+
+    units = result.space.suite.units.get(result.space.family, {})
+    ran = [c for c in result.candidates if c.job is not None]
+    t = Table(
+        title=f"search {result.out} ({result.method}, seed {result.seed}): lowest robustness",
+        title_justify="left",
+    )
+    for col in ("run", "wave", "parameters", "robustness", "verdict"):
+        t.add_column(col)
+    best = sorted(ran, key=lambda c: (c.robustness, c.index))[:10]
+    for c in best:
+        params = " ".join(f"{k}={param_text(v, units.get(k))}" for k, v in sorted(c.params.items()))
+        style = VERDICT_STYLE.get(c.verdict or "", "")
+        t.add_row(c.job.name, str(c.wave), params, _fmt(c.robustness), f"[{style}]{c.verdict}[/]")
+    out.print(t)
+    first = result.first_failure
+    excluded = len(result.candidates) - len(ran)
+    out.print(
+        f"{len(ran)} runs, {len(result.failures)} failures"
+        + (f" (first at run {first})" if first else "")
+        + (f"; {excluded} candidates excluded by the constraints" if excluded else "")
+    )
+    for p in result.counterexamples[:3]:
+        out.print(f"counterexample: {p}  (pground run {p})")
+    if len(result.counterexamples) > 3:
+        out.print(f"… {len(result.counterexamples) - 3} more in {result.out / 'counterexamples'}")
+    out.print(f"every candidate: {result.out / 'search.json'}  (pground results {result.out})")
 
 
 def cmd_report(args: argparse.Namespace, out: Console) -> int:
@@ -361,6 +438,11 @@ ALLOW_FILE_AGENTS: dict[str, Any] = {
     "help": "let scenario files (and stored campaigns) run the agents they name even when "
     "those are cmd: programs or not Agent classes; without it a file can name only installed "
     "agents and Agent classes, and never executes code",
+}
+KEEP_LOGS: dict[str, Any] = {
+    "choices": ("failures", "all", "none"),
+    "default": "failures",
+    "help": "which runs keep a run folder (default: failures)",
 }
 CONVERGENCE: dict[str, Any] = {
     "type": int,
@@ -1036,12 +1118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the campaign in --out: finished jobs are not run again",
     )
     s.add_argument("--force", action="store_true", help="start the campaign in --out over")
-    s.add_argument(
-        "--keep-logs",
-        choices=("failures", "all", "none"),
-        default="failures",
-        help="which runs keep a run folder (default: failures)",
-    )
+    s.add_argument("--keep-logs", **KEEP_LOGS)
     s.add_argument(
         "--job-timeout",
         type=float,
@@ -1069,6 +1146,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--no-progress", action="store_true", help="no progress output")
     s.add_argument("--convergence", **CONVERGENCE)
+
+    se = command(
+        "search",
+        cmd_search,
+        "search a suite entry's parameters for failures",
+        "Seeded falsification: propose waves of parameter values within the ranges a suite "
+        "entry declares (grid ranges and values, coupled sets, samples; constraints apply), "
+        "run them as a campaign in --out, and steer towards the lowest robustness (the "
+        "smallest criterion margin, normalised). Writes search.json (every candidate), "
+        "counterexamples/*.yaml (failures as runnable scenarios) and the report. "
+        "Exit 0 when nothing failed, 1 when a failure was found, 2 on bad input.",
+    )
+    se.add_argument("suite", help="suite file whose entry declares the ranges")
+    agent_opts(se)
+    se.add_argument(
+        "--budget", type=int, default=100, metavar="N", help="runs in all (default 100)"
+    )
+    se.add_argument(
+        "--method",
+        default="ce",
+        metavar="NAME",
+        help="ce (cross-entropy, default), de (differential evolution), halton, random",
+    )
+    se.add_argument("--wave", type=int, metavar="K", help="candidates per wave (default 10)")
+    se.add_argument("--seed", type=int, default=0, metavar="S", help="search seed (default 0)")
+    se.add_argument("--family", metavar="NAME", help="which varied entry (when several)")
+    se.add_argument(
+        "--criterion", metavar="ID", help="minimise this criterion only (requirement id or metric)"
+    )
+    se.add_argument("--out", metavar="DIR", help="folder (default: searches/<suite>-<time>)")
+    se.add_argument(
+        "--executor", choices=("processes", "serial"), default="processes", help="where runs go"
+    )
+    se.add_argument("--workers", type=int, metavar="N", help="worker processes (default: CPUs)")
+    se.add_argument("--resume", action="store_true", help="continue the search in --out")
+    se.add_argument("--force", action="store_true", help="start the search in --out over")
+    se.add_argument("--keep-logs", **KEEP_LOGS)
+    se.add_argument("--job-timeout", type=float, metavar="SECONDS", help="wall-clock limit per run")
+    se.add_argument("--no-progress", action="store_true", help="no progress output")
 
     rp = command(
         "report",
