@@ -24,13 +24,15 @@ from hypothesis import strategies as st
 from sim.cli import main
 from tests.conftest import SCENARIOS
 
-#: Scenario files of every domain, and the suites (the 444-run cut-in suite only in the
-#: slow variant: it validates 444 points).
+#: Scenario files of every domain, and the suites (the big ones, the 444-run cut-in suite
+#: and the 384-run lead-brake search space, only in the slow variant: every example
+#: validates each of their points).
 SCENARIO_FILES = sorted(
     p for d in ("road", "rail", "air", "water", "mixed") for p in (SCENARIOS / d).glob("*.yaml")
 )
-SUITE_FILES = sorted(p for p in (SCENARIOS / "suites").glob("*.yaml") if p.stem != "alks_cut_in")
-SLOW_SUITES = [SCENARIOS / "suites" / "alks_cut_in.yaml"]
+BIG_SUITES = ("alks_cut_in", "lead_brake_search")
+SUITE_FILES = sorted(p for p in (SCENARIOS / "suites").glob("*.yaml") if p.stem not in BIG_SUITES)
+SLOW_SUITES = [SCENARIOS / "suites" / f"{name}.yaml" for name in BIG_SUITES]
 
 #: Tokens that broke something once, or could: overflow, NaN, expressions, YAML features,
 #: control bytes, paths, very long text.
