@@ -432,6 +432,12 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
         "credibility": credibility,
         # executed evidence: the models against closed forms, at report time
         "verification": _selftest(),
+        # the search that made these runs, when `pground search` did
+        "search": (
+            json.loads((folder / "search.json").read_text())
+            if (folder / "search.json").exists()
+            else None
+        ),
         # and the step-size study, when `--convergence` made one
         "convergence": (
             json.loads((folder / "convergence.json").read_text())
@@ -1090,6 +1096,62 @@ def _f(v: Any, digits: int = 4) -> str:
     return f"{f:.{digits}g}"
 
 
+def _search_html(sr: dict[str, Any]) -> str:
+    """The search that made the runs: how, what it found, its failure modes."""
+    e = html.escape
+    units = sr.get("units") or {}
+
+    def params(p: dict[str, Any]) -> str:
+        return " ".join(f"{k}={param_text(v, units.get(k))}" for k, v in sorted(p.items()))
+
+    dims = "; ".join(
+        f"{d['name']} {_in_unit(d['low'], units.get(d['name']))} … "
+        f"{_in_unit(d['high'], units.get(d['name']))}"
+        if not d.get("choices")
+        else f"{d['name']}: {len(d['choices'])} choices"
+        for d in sr["dimensions"]
+    )
+    first = sr.get("first_failure_at")
+    rows = "".join(
+        f"<tr><td>{e(m['failed'])}</td><td>{e(m['ended'])}</td><td>{m['runs']}</td>"
+        f"<td><a href='#{_anchor(str(m['representative']))}'>{e(str(m['representative']))}"
+        f"</a> {e(params(m['params']))}</td><td>"
+        + e(
+            "; ".join(
+                f"{k} {param_text(lo, units.get(k))} … {param_text(hi, units.get(k))}"
+                for k, (lo, hi) in m["extent"].items()
+            )
+        )
+        + "</td></tr>"
+        for m in sr.get("modes", [])
+    )
+    files = "".join(f"<li><code>{e(p)}</code></li>" for p in sr.get("counterexamples", []))
+    return (
+        "<h3 id='search'>Search</h3><p>"
+        f"<code>pground search</code> with method <b>{e(sr['method'])}</b>, seed {sr['seed']}, "
+        f"{sr['runs']} runs in waves of {sr['wave']} over {e(dims)} "
+        f"(family {e(sr['family'])}). Objective: {e(sr['objective'])}"
+        + (f"; criterion {e(sr['criterion'])} only" if sr.get("criterion") else "")
+        + f". <b>{sr['failures']} failures</b>"
+        + (f", the first at run {first}" if first else "")
+        + ".</p>"
+        + (
+            f"<p class='small'>Failure modes ({e(sr['mode_rule'])}):</p><table><tr>"
+            "<th>failed criteria</th><th>ended</th><th>runs</th><th>representative</th>"
+            f"<th>extent</th></tr>{rows}</table>"
+            if rows
+            else ""
+        )
+        + (
+            "<p class='small'>Counterexamples as runnable scenario files (the parameters and "
+            "seed written in; <code>pground run FILE</code> replays the run):</p>"
+            f"<ul>{files}</ul>"
+            if files
+            else ""
+        )
+    )
+
+
 def render_html(doc: dict[str, Any], folder: Path) -> str:
     """The self-contained HTML report."""
     s = doc["summary"]
@@ -1356,6 +1418,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         )
     # 5. preventability
     ref = s.get("reference_agent")
+    if doc.get("search"):
+        parts.append(_search_html(doc["search"]))
     parts.append("<h2 id='preventability'>5. Preventability</h2>")
     if not ref:
         parts.append(

@@ -193,6 +193,12 @@ class Report(_M):
         description="the step-size study of `--convergence` (convergence.json): runs re-run "
         "at dt/2 and dt/4, verdicts and key metrics, the step-size sensitive ones",
     )
+    search: dict[str, Any] | None = Field(
+        None,
+        description="`pground search` in this folder (search.json): method, seed, budget, "
+        "the searched dimensions, every candidate with its robustness, the failure modes "
+        "with their representatives and extents, and the counterexample files",
+    )
     verification: dict[str, Any] | None = Field(
         None,
         description="pground selftest at report time: each model check's expected and "

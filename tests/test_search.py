@@ -142,6 +142,9 @@ def test_search_finds_the_planted_failure_and_its_file_replays_bit_for_bit(tmp_p
     manifest = json.loads((replay / "manifest.json").read_text())
     assert manifest["log_sha256"] == rows[best["job_id"]]["log_sha256"]
     assert pground("verify", out).returncode == 0  # search.json and the files are covered
+    report = json.loads((out / "report.json").read_text())
+    assert report["search"]["failures"] == doc["failures"] and report["search"]["modes"]
+    assert "id='search'" in (out / "report.html").read_text()
 
 
 def test_resume_gives_the_same_search_on_any_worker_count(tmp_path):
@@ -180,3 +183,45 @@ def test_bad_search_arguments_are_one_line_before_anything_runs(tmp_path, flags,
     r = pground("search", _suite(tmp_path, LEAD_RANGES), *flags, "--out", out)
     assert r.returncode in (2, 3) and message in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_failure_modes_group_by_what_failed_how_it_ended_and_where(tmp_path):
+    """Hand-made failures: two collision regions far apart and one near miss are three
+    modes; each representative is the member nearest the scenario's own values
+    (time_gap 1.6 s, lead_decel 6 m/s^2: (0.667, 0.429) in the unit square)."""
+    from sim.runner.search import Candidate, SearchResult, failure_modes
+    from sim.runner.suite import Job
+
+    space = search_space(_suite(tmp_path, LEAD_RANGES))
+    collision = {
+        "criteria": [{"requirement": "R157-5.1.1", "passed": False}],
+        "status": "terminated",
+        "reason": "collision at 8.15 s (ego, lead)",
+    }
+    near = {
+        "criteria": [{"metric": "min_distance_m", "passed": False}],
+        "status": "truncated",
+        "reason": "duration 15 s reached",
+    }
+    cases = [
+        ((0.90, 0.90), collision),
+        ((0.80, 0.95), collision),
+        ((0.70, 0.70), collision),  # within 0.25 of (0.90, 0.90) in both coordinates
+        ((0.10, 0.90), collision),
+        ((0.60, 0.50), near),
+    ]
+    cands = []
+    for k, (u, row) in enumerate(cases):
+        job = Job(f"c{k}", "lead", space.path, {}, 1, space.file_sha256)
+        c = Candidate(k, 0, list(u), space.params(np.array(u)), job, -1.0, "fail", row)
+        cands.append(c)
+    modes = failure_modes(SearchResult(space, "ce", 0, cands, tmp_path))
+    got = sorted((m["failed"], m["ended"], m["runs"], m["representative"]) for m in modes)
+    assert got == [
+        ("R157-5.1.1", "terminated: collision", 1, "c3"),
+        ("R157-5.1.1", "terminated: collision", 3, "c2"),
+        ("min_distance_m", "truncated", 1, "c4"),
+    ]
+    big = next(m for m in modes if m["runs"] == 3)
+    lo = space.dims[0].low + 0.70 * (space.dims[0].high - space.dims[0].low)
+    assert big["extent"]["time_gap"][0] == pytest.approx(lo)

@@ -20,6 +20,7 @@ robustness (+inf: the search does not steer towards them) and are reported apart
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -406,6 +407,85 @@ def _rows(out: Path) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------------------- outputs
 MAX_COUNTEREXAMPLES = 10
+#: Failures closer than this (largest coordinate difference in the unit cube) are one region.
+MODE_LINK = 0.25
+
+
+def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
+    """Failures grouped by what failed (the failing criteria), how the run ended (its status
+    and, when terminated, the terminating event: 'collision') and where (single-linkage
+    regions in the unit cube, members within ``MODE_LINK`` in every coordinate chained);
+    per mode its size, the representative nearest the nominal parameters (the scenario
+    file's values, else the centre of the space) and its extent per parameter."""
+    nominal = _nominal(result.space)
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for c in result.failures:
+        assert c.row is not None
+        failed = sorted(
+            str(k.get("requirement") or k.get("metric"))
+            for k in c.row.get("criteria") or []
+            if not k.get("passed")
+        )
+        reason = str(c.row.get("reason") or "")
+        ended = c.row.get("status") or "-"
+        if ended == "terminated" and reason:
+            ended = f"terminated: {reason.split(' at ')[0]}"
+        groups.setdefault((", ".join(failed), ended), []).append(c)
+    modes = []
+    for (failed, ended), members in sorted(groups.items()):
+        for region in _regions(members):
+            u = np.array([c.u for c in region])
+            rep = region[int(np.argmin(np.abs(u - nominal).max(axis=1)))]
+            extent = {}
+            for name in sorted({k for c in region for k in c.params}):
+                values = [c.params[name] for c in region if isinstance(c.params[name], float)]
+                if values:
+                    extent[name] = [min(values), max(values)]
+            modes.append(
+                {
+                    "failed": failed,
+                    "ended": ended,
+                    "runs": len(region),
+                    "representative": rep.job.name if rep.job else None,
+                    "params": rep.params,
+                    "robustness": rep.robustness,
+                    "extent": extent,
+                }
+            )
+    return sorted(modes, key=lambda m: (-m["runs"], m["failed"], m["ended"]))
+
+
+def _regions(members: list[Candidate]) -> list[list[Candidate]]:
+    """Single-linkage clusters (Chebyshev distance in the unit cube <= MODE_LINK)."""
+    u = np.array([c.u for c in members])
+    label = np.full(len(members), -1)
+    for start in range(len(members)):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            near = np.flatnonzero((np.abs(u - u[i]).max(axis=1) <= MODE_LINK) & (label < 0))
+            label[near] = start
+            stack.extend(near.tolist())
+    return [[members[i] for i in np.flatnonzero(label == k)] for k in dict.fromkeys(label)]
+
+
+def _nominal(space: Space) -> np.ndarray:
+    """The scenario file's own parameter values in the unit cube (0.5 where it has none or
+    the dimension is a choice)."""
+    from sim.units import parse_any
+
+    data, _ = load_with_lines(space.path)
+    params = (data.get("parameters") or {}) if isinstance(data, dict) else {}
+    out = np.full(len(space.dims), 0.5)
+    for k, d in enumerate(space.dims):
+        if d.choices or d.name not in params or d.high <= d.low:
+            continue
+        with contextlib.suppress(ValueError, TypeError):  # a text parameter: the centre
+            out[k] = np.clip((parse_any(params[d.name]) - d.low) / (d.high - d.low), 0.0, 1.0)
+    return out
 
 
 def write_counterexamples(result: SearchResult) -> list[Path]:
@@ -478,6 +558,10 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
             }
             for c in result.candidates
         ],
+        "modes": failure_modes(result),
+        "mode_rule": "failures grouped by failing criteria and how the run ended, then "
+        f"single-linkage regions (every coordinate within {MODE_LINK} of the unit cube); "
+        "representative: the member nearest the scenario file's parameter values",
         "counterexamples": [str(p) for p in result.counterexamples],
     }
     (result.out / "search.json").write_text(json.dumps(doc, indent=2) + "\n")
