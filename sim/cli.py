@@ -341,12 +341,12 @@ def cmd_search(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.campaign import run_campaign
     from sim.runner.search import check_search_args, run_search
 
-    check_search_args(args.method, args.budget)
+    check_search_args(args.method, args.budget, args.objective, args.reference)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be positive")
     if args.wave is not None and args.wave < 2:
         raise UsageError(f"--wave {args.wave}: must be at least 2")
-    _check_agents(args, [args.agent])
+    _check_agents(args, [args.agent, args.reference])
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = Path(args.out) if args.out else Path("searches") / f"{Path(args.suite).stem}-{stamp}"
 
@@ -365,6 +365,8 @@ def cmd_search(args: argparse.Namespace, out: Console) -> int:
         criterion=args.criterion,
         agent=args.agent,
         entity=args.entity,
+        reference=args.reference,
+        objective=args.objective,
         campaign=campaign,
         resume=args.resume,
         force=args.force,
@@ -389,18 +391,31 @@ def _print_search(result: Any, out: Console) -> None:
         title=f"search {result.out} ({result.method}, seed {result.seed}): lowest robustness",
         title_justify="left",
     )
-    for col in ("run", "wave", "parameters", "robustness", "verdict"):
+    refs = any(c.reference_verdict for c in result.candidates)
+    for col in ("run", "wave", "parameters", "robustness", "verdict", *(["reference"] * refs)):
         t.add_column(col)
-    best = sorted(ran, key=lambda c: (c.robustness, c.index))[:10]
+    fails = {id(c) for c in result.failures}
+    # what the search steered by first: failures that count, then the rest by robustness
+    best = sorted(
+        ran, key=lambda c: (c.verdict == "fail" and id(c) not in fails, c.robustness, c.index)
+    )[:10]
     for c in best:
         params = " ".join(f"{k}={param_text(v, units.get(k))}" for k, v in sorted(c.params.items()))
         style = VERDICT_STYLE.get(c.verdict or "", "")
-        t.add_row(c.job.name, str(c.wave), params, _fmt(c.robustness), f"[{style}]{c.verdict}[/]")
+        t.add_row(
+            c.job.name,
+            str(c.wave),
+            params,
+            _fmt(c.robustness),
+            f"[{style}]{c.verdict}[/]",
+            *([c.reference_verdict or "-"] * refs),
+        )
     out.print(t)
     first = result.first_failure
     excluded = len(result.candidates) - len(ran)
+    kind = " preventable" if result.objective == "preventable" else ""
     out.print(
-        f"{len(ran)} runs, {len(result.failures)} failures"
+        f"{len(ran)} runs, {len(result.failures)}{kind} failures"
         + (f" (first at run {first})" if first else "")
         + (f"; {excluded} candidates excluded by the constraints" if excluded else "")
     )
@@ -1174,6 +1189,19 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--family", metavar="NAME", help="which varied entry (when several)")
     se.add_argument(
         "--criterion", metavar="ID", help="minimise this criterion only (requirement id or metric)"
+    )
+    se.add_argument(
+        "--objective",
+        default="margin",
+        metavar="NAME",
+        help="margin (default: the smallest normalised margin) or preventable (only points "
+        "the --reference agent passes count)",
+    )
+    se.add_argument(
+        "--reference",
+        metavar="SPEC",
+        help="also run each candidate with this reference agent (e.g. r157-driver); not "
+        "counted in the budget",
     )
     se.add_argument("--out", metavar="DIR", help="folder (default: searches/<suite>-<time>)")
     se.add_argument(

@@ -176,6 +176,8 @@ def test_resume_gives_the_same_search_on_any_worker_count(tmp_path):
         (["--budget", "0"], "--budget 0: must be at least 1"),
         (["--wave", "1"], "--wave 1: must be at least 2"),
         (["--agent", "acc_typo"], "no agent named 'acc_typo'"),
+        (["--objective", "preventable"], "--objective preventable needs --reference SPEC"),
+        (["--objective", "fastest"], "unknown objective 'fastest'"),
     ],
 )
 def test_bad_search_arguments_are_one_line_before_anything_runs(tmp_path, flags, message):
@@ -225,3 +227,24 @@ def test_failure_modes_group_by_what_failed_how_it_ended_and_where(tmp_path):
     big = next(m for m in modes if m["runs"] == 3)
     lo = space.dims[0].low + 0.70 * (space.dims[0].high - space.dims[0].low)
     assert big["extent"]["time_gap"][0] == pytest.approx(lo)
+
+
+def test_preventable_search_counts_only_failures_the_reference_avoids(tmp_path):
+    """With the R157 careful driver as reference, a failure where the driver fails too (the
+    hardest braking at short gaps) steers nothing and is no counterexample; one it passes
+    is."""
+    suite = _suite(tmp_path, LEAD_RANGES)
+    out = tmp_path / "p"
+    flags = ["--agent", SUT, "--reference", "r157-driver", "--objective", "preventable"]
+    r = pground("search", suite, *flags, "--budget", "20", "--seed", "1", "--out", out,
+                "--executor", "serial", "--no-progress", timeout=900)  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["search_objective"] == "preventable" and doc["reference"] == "r157-driver"
+    both = [c for c in doc["candidates"] if c["verdict"] == "fail"]
+    preventable = [c for c in both if c["reference_verdict"] == "pass"]
+    assert preventable and len(preventable) < len(both)  # some failures were unavoidable
+    assert doc["failures"] == len(preventable)
+    assert len(doc["counterexamples"]) == min(len(preventable), 10)
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["counts"]["not_preventable"] == len(both) - len(preventable)

@@ -15,7 +15,10 @@ its criteria, ``min_k margin_k / max(|threshold_k|, 1)`` (a margin in the criter
 units, scaled by its threshold so that criteria of different units compare; fixed, so a
 method's comparisons never change as data arrive); < 0 exactly when a criterion fails. With
 ``--criterion ID`` only that criterion counts. Runs that end in error or are invalid have no
-robustness (+inf: the search does not steer towards them) and are reported apart.
+robustness (+inf: the search does not steer towards them) and are reported apart. With
+``--objective preventable`` each candidate also runs with the ``--reference`` agent and only
+points the reference passes count (elsewhere +inf): the search looks for failures a careful
+driver would have avoided.
 """
 
 from __future__ import annotations
@@ -288,6 +291,8 @@ class Candidate:
     robustness: float = math.inf
     verdict: str | None = None
     row: dict[str, Any] | None = None
+    reference: Job | None = None  # the same point driven by the reference agent
+    reference_verdict: str | None = None
 
 
 @dataclass
@@ -299,16 +304,25 @@ class SearchResult:
     out: Path
     summary: Any = None
     counterexamples: list[Path] = dataclasses.field(default_factory=list)
+    objective: str = "margin"
 
     @property
     def failures(self) -> list[Candidate]:
-        return [c for c in self.candidates if c.verdict == "fail"]
+        """Failures of the system under test; with the preventable objective only those
+        the reference agent did not fail too."""
+        return [
+            c
+            for c in self.candidates
+            if c.verdict == "fail"
+            and (self.objective != "preventable" or c.reference_verdict == "pass")
+        ]
 
     @property
     def first_failure(self) -> int | None:
         """1-based count of runs up to the first failure (None: none found)."""
         ran = [c for c in self.candidates if c.job is not None]
-        return next((k + 1 for k, c in enumerate(ran) if c.verdict == "fail"), None)
+        fails = {id(c) for c in self.failures}
+        return next((k + 1 for k, c in enumerate(ran) if id(c) in fails), None)
 
 
 def run_search(
@@ -323,18 +337,27 @@ def run_search(
     criterion: str | None = None,
     agent: str | None = None,
     entity: str | None = None,
+    reference: str | None = None,
+    objective: str = "margin",
     campaign: Callable[..., Any],
     resume: bool = False,
     force: bool = False,
 ) -> SearchResult:
-    """Search the entry's space with ``budget`` runs in waves of ``wave`` (default: 10, at
-    least 2 per dimension). ``campaign(suite, resume=...)`` runs a suite's jobs into
-    ``out`` (the CLI's ``run_campaign`` with its executor and options)."""
-    if method not in MAKERS:
-        raise UsageError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}")
-    if budget < 1:
-        raise UsageError(f"--budget {budget}: must be at least 1")
+    """Search the entry's space with ``budget`` runs of the system under test in waves of
+    ``wave`` (default: 10, at least 2 per dimension). With ``reference`` each candidate
+    also runs with that agent (not counted in the budget); the ``preventable`` objective
+    then steers only by the points the reference passes. ``campaign(suite, resume=...)``
+    runs a suite's jobs into ``out`` (the CLI's ``run_campaign`` and its options)."""
+    check_search_args(method, budget, objective, reference)
     space = search_space(path, family)
+    if reference is not None:
+        from sim.runner.outcomes import in_scope
+
+        if not in_scope(reference, space.path):
+            raise UsageError(
+                f"{reference} has no model of {space.path.name} (its scenario tags); "
+                "choose a reference for this kind of scenario"
+            )
     d = len(space.dims)
     wave = wave or max(10, 2 * d)
     if wave < 2:
@@ -343,6 +366,7 @@ def run_search(
     searcher = MAKERS[method](d, wave, rng)
     candidates: list[Candidate] = []
     jobs: list[Job] = []
+    refs: list[Job] = []
     waves = 0
     summary = None
     first = True
@@ -366,9 +390,17 @@ def run_search(
                     entity,
                 )
                 jobs.append(job)
-            new.append(Candidate(len(candidates), waves, row.tolist(), params, job))
+            cand = Candidate(len(candidates), waves, row.tolist(), params, job)
+            if job is not None and reference is not None:
+                cand.reference = dataclasses.replace(
+                    job, name=f"{job.name}~ref", agent=reference, entity=None, role="reference"
+                )
+                refs.append(cand.reference)
+            new.append(cand)
         candidates.extend(new)
-        suite = dataclasses.replace(space.suite, entries=list(jobs), sampled=None)
+        suite = dataclasses.replace(
+            space.suite, entries=[*jobs, *refs], sampled=None, reference=reference
+        )
         summary = campaign(suite, resume=resume or not first, force=force and first)
         first = False
         rows = _rows(out)
@@ -382,14 +414,17 @@ def run_search(
                     if c.verdict in ("pass", "fail")
                     else math.inf
                 )
-            f.append(c.robustness)
+            if c.reference is not None and c.reference.id in rows:
+                c.reference_verdict = rows[c.reference.id]["verdict"]
+            unavoidable = objective == "preventable" and c.reference_verdict != "pass"
+            f.append(math.inf if unavoidable else c.robustness)
         if summary is not None and getattr(summary, "interrupted", False):
             break
         searcher.tell(u, np.array(f))
         waves += 1
         if all(c.job is None for c in new) and waves > 50:
             raise UsageError(f"{path}: the constraints exclude every candidate the search tries")
-    result = SearchResult(space, method, seed, candidates, out, summary)
+    result = SearchResult(space, method, seed, candidates, out, summary, objective=objective)
     result.counterexamples = write_counterexamples(result)
     _write_record(result, budget, wave, criterion)
     return result
@@ -535,6 +570,8 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
         "budget": budget,
         "wave": wave,
         "criterion": criterion,
+        "search_objective": result.objective,
+        "reference": next((c.reference.agent for c in result.candidates if c.reference), None),
         "family": result.space.family,
         "scenario": str(result.space.path),
         "objective": "min over criteria of margin / max(|threshold|, 1); < 0 fails",
@@ -555,6 +592,7 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
                 "params": c.params,
                 "robustness": c.robustness if math.isfinite(c.robustness) else None,
                 "verdict": c.verdict if c.job else "excluded",
+                "reference_verdict": c.reference_verdict,
             }
             for c in result.candidates
         ],
@@ -567,12 +605,24 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
     (result.out / "search.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
-def check_search_args(method: str, budget: int) -> None:
+OBJECTIVES = ("margin", "preventable")
+
+
+def check_search_args(
+    method: str, budget: int, objective: str = "margin", reference: str | None = None
+) -> None:
     """Bad arguments, before anything loads or runs."""
     if method not in MAKERS:
         raise UsageError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}")
     if budget < 1:
         raise UsageError(f"--budget {budget}: must be at least 1")
+    if objective not in OBJECTIVES:
+        raise UsageError(f"unknown objective '{objective}'; choose margin or preventable")
+    if objective == "preventable" and reference is None:
+        raise UsageError(
+            "--objective preventable needs --reference SPEC (e.g. r157-driver): a failure is "
+            "preventable where the reference agent passes"
+        )
 
 
 __all__ = ["METHODS", "ScenarioError", "robustness", "run_search", "search_space"]
