@@ -25,12 +25,12 @@ from sim.cli import main
 from tests.conftest import SCENARIOS
 
 #: Scenario files of every domain, and the suites (the big ones, the 444-run cut-in suite
-#: and the 384-run lead-brake search space, only in the slow variant: every example
+#: and the 414-run search spaces, only in the slow variant: every example
 #: validates each of their points).
 SCENARIO_FILES = sorted(
     p for d in ("road", "rail", "air", "water", "mixed") for p in (SCENARIOS / d).glob("*.yaml")
 )
-BIG_SUITES = ("alks_cut_in", "lead_brake_search")
+BIG_SUITES = ("alks_cut_in", "search_spaces")
 SUITE_FILES = sorted(p for p in (SCENARIOS / "suites").glob("*.yaml") if p.stem not in BIG_SUITES)
 SLOW_SUITES = [SCENARIOS / "suites" / f"{name}.yaml" for name in BIG_SUITES]
 

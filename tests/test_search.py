@@ -248,3 +248,18 @@ def test_preventable_search_counts_only_failures_the_reference_avoids(tmp_path):
     assert len(doc["counterexamples"]) == min(len(preventable), 10)
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["counts"]["not_preventable"] == len(both) - len(preventable)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["red-signal", "noncooperative", "crossing"])
+def test_search_finds_the_reference_agents_limits_in_every_domain(tmp_path, family):
+    """Rail, air and water: 20 cross-entropy runs over the shipped search spaces find where
+    the reference agents fail (the ATO at low adhesion downhill, the DAA pilot with a short
+    radar, the COLREG pilot on late crossings)."""
+    suite = SCENARIOS / "suites" / "search_spaces.yaml"
+    out = tmp_path / family
+    r = pground("search", suite, "--family", family, "--budget", "20", "--seed", "0",
+                "--out", out, "--workers", "2", "--no-progress", timeout=1800)  # fmt: skip
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["failures"] >= 1 and doc["counterexamples"]
