@@ -1096,6 +1096,42 @@ def _f(v: Any, digits: int = 4) -> str:
     return f"{f:.{digits}g}"
 
 
+def _svg_boundary(b: dict[str, Any], units: dict[str, str], size: int = 320) -> str:
+    """The boundary map: cells where the classifier predicts a failure shaded, the runs
+    as dots by verdict, the axes' ranges in the suite's units."""
+    grid = b["grid"]
+    n = len(grid)
+    pad = 34
+    cell = (size - 2 * pad) / n
+    cells = "".join(
+        f'<rect x="{pad + j * cell:.1f}" y="{size - pad - (i + 1) * cell:.1f}" '
+        f'width="{cell + 0.2:.1f}" height="{cell + 0.2:.1f}" fill="#f4c7b8"/>'
+        for i, row in enumerate(grid)
+        for j, v in enumerate(row)
+        if v
+    )
+    dots = "".join(
+        f'<circle cx="{pad + p["u"][0] * (size - 2 * pad):.1f}" '
+        f'cy="{size - pad - p["u"][1] * (size - 2 * pad):.1f}" r="3.5" '
+        f'fill="{COLOUR["fail"] if p["fail"] else COLOUR["pass"]}"/>'
+        for p in b["points"]
+    )
+    (xa, ya), ((x0, x1), (y0, y1)) = b["axes"], b["ranges"]
+    e = html.escape
+    return (
+        f'<svg class="plot" width="{size}" height="{size}">{cells}'
+        f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" '
+        f'fill="none" stroke="#999"/>{dots}'
+        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle">{e(xa)} '
+        f"({e(_in_unit(x0, units.get(xa)))} … {e(_in_unit(x1, units.get(xa)))})</text>"
+        f'<text x="12" y="{size / 2}" transform="rotate(-90 12 {size / 2})" '
+        f'text-anchor="middle">{e(ya)} ({e(_in_unit(y0, units.get(ya)))} … '
+        f"{e(_in_unit(y1, units.get(ya)))})</text></svg>"
+        "<p class='small'>Shaded: predicted to fail; dots: the runs (pass green, fail "
+        "vermillion), projected onto these two parameters.</p>"
+    )
+
+
 def _search_html(sr: dict[str, Any]) -> str:
     """The search that made the runs: how, what it found, its failure modes."""
     e = html.escape
@@ -1126,6 +1162,27 @@ def _search_html(sr: dict[str, Any]) -> str:
         for m in sr.get("modes", [])
     )
     files = "".join(f"<li><code>{e(p)}</code></li>" for p in sr.get("counterexamples", []))
+    b = sr.get("boundary")
+    bnd = ""
+    if b:
+        held = ", ".join(
+            f"{k} = {param_text(v, units.get(k))}"
+            for k, v in sorted(b["held_at"].items())
+            if k not in b["axes"]
+        )
+        bnd = (
+            f"<p class='small' id='boundary'>Pass/fail boundary: {e(b['method'])}; "
+            f"<b>leave-one-out accuracy {b['accuracy_loo'] * 100:.1f} %</b> on {b['runs']} "
+            "runs. "
+            + (
+                f"Shown over {e(' and '.join(b['axes']))}, the two parameters the outcome "
+                f"depends on most" + (f", the others at {e(held)}" if held else "") + "."
+                if b.get("grid")
+                else ""
+            )
+            + "</p>"
+            + (_svg_boundary(b, units) if b.get("grid") else "")
+        )
     return (
         "<h3 id='search'>Search</h3><p>"
         f"<code>pground search</code> with method <b>{e(sr['method'])}</b>, seed {sr['seed']}, "
@@ -1142,6 +1199,7 @@ def _search_html(sr: dict[str, Any]) -> str:
             if rows
             else ""
         )
+        + bnd
         + (
             "<p class='small'>Counterexamples as runnable scenario files (the parameters and "
             "seed written in; <code>pground run FILE</code> replays the run):</p>"

@@ -1182,7 +1182,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         default="ce",
         metavar="NAME",
-        help="ce (cross-entropy, default), de (differential evolution), halton, random",
+        help="ce (cross-entropy, default), de (differential evolution), cmaes, bo (Bayesian "
+        "optimisation), halton, random",
     )
     se.add_argument("--wave", type=int, metavar="K", help="candidates per wave (default 10)")
     se.add_argument("--seed", type=int, default=0, metavar="S", help="search seed (default 0)")

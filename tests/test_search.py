@@ -104,12 +104,12 @@ def _first_hit(method: str, seed: int, budget: int = 400, wave: int = 10) -> int
 
 
 def test_guided_methods_find_a_small_failure_region_sooner_than_random():
-    """Seeded (the same numbers every run): cross-entropy and differential evolution reach
-    a 0.5 % corner in well under half the evaluations random search needs (median over 20
-    seeds); Halton's even coverage beats random too."""
+    """Seeded (the same numbers every run): cross-entropy, differential evolution, CMA-ES
+    and Bayesian optimisation reach a 0.5 % corner in well under half the evaluations
+    random search needs (median over 20 seeds); Halton's even coverage beats random too."""
     median = {m: float(np.median([_first_hit(m, s) for s in range(20)])) for m in MAKERS}
-    assert median["ce"] < median["random"] / 2, median
-    assert median["de"] < median["random"] / 2, median
+    for guided in ("ce", "de", "bo", "cmaes"):
+        assert median[guided] < median["random"] / 2, median
     assert median["halton"] < median["random"], median
     again = [_first_hit("ce", s) for s in range(5)]
     assert again == [_first_hit("ce", s) for s in range(5)]  # seeded
@@ -144,7 +144,9 @@ def test_search_finds_the_planted_failure_and_its_file_replays_bit_for_bit(tmp_p
     assert pground("verify", out).returncode == 0  # search.json and the files are covered
     report = json.loads((out / "report.json").read_text())
     assert report["search"]["failures"] == doc["failures"] and report["search"]["modes"]
-    assert "id='search'" in (out / "report.html").read_text()
+    assert report["search"]["boundary"]["accuracy_loo"] >= 0.8
+    page = (out / "report.html").read_text()
+    assert "id='search'" in page and "id='boundary'" in page
 
 
 def test_resume_gives_the_same_search_on_any_worker_count(tmp_path):
@@ -172,7 +174,7 @@ def test_resume_gives_the_same_search_on_any_worker_count(tmp_path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--method", "bayes"], "unknown method 'bayes'; choose one of random, halton, ce, de"),
+        (["--method", "bayes"], "unknown method 'bayes'; choose one of random, halton, ce, de, "),
         (["--budget", "0"], "--budget 0: must be at least 1"),
         (["--wave", "1"], "--wave 1: must be at least 2"),
         (["--agent", "acc_typo"], "no agent named 'acc_typo'"),
@@ -263,3 +265,51 @@ def test_search_finds_the_reference_agents_limits_in_every_domain(tmp_path, fami
     assert r.returncode == 1, r.stdout[-2000:] + r.stderr
     doc = json.loads((out / "search.json").read_text())
     assert doc["failures"] >= 1 and doc["counterexamples"]
+
+
+def test_gaussian_process_leave_one_out_is_the_refit_without_the_point():
+    """The closed-form leave-one-out mean and deviation equal a GP refitted on the other
+    points (same length scale and standardisation), and the fit interpolates its data."""
+    from sim.runner.surrogate import GaussianProcess
+
+    rng = np.random.default_rng(5)
+    x = rng.random((25, 3))
+    y = np.sin(4 * x[:, 0]) + x[:, 1] ** 2 - 0.5 * x[:, 2]
+    gp = GaussianProcess(x, y, 0.4)
+    assert np.allclose(gp.predict(x)[0], y, atol=1e-3)
+    mean, std = gp.loo()
+    for i in (0, 7, 24):
+        rest = np.delete(np.arange(25), i)
+        other = GaussianProcess(x[rest], y[rest], 0.4)
+        # the same standardisation as the full fit, so the refit is comparable
+        other.mean0, other.scale = gp.mean0, gp.scale
+        other.z = (y[rest] - gp.mean0) / gp.scale
+        other._fit(0.4)
+        m, s = other.predict(x[i : i + 1])
+        assert m[0] == pytest.approx(mean[i], rel=1e-6, abs=1e-9)
+        assert s[0] == pytest.approx(std[i], rel=1e-4)
+
+
+def test_the_boundary_classifier_finds_a_planted_boundary(tmp_path):
+    """Verdicts planted by a rule (fail where the second parameter is above 0.6 of its
+    range): the classifier's leave-one-out accuracy is high and its map on the grid agrees
+    with the rule in at least 90 % of the cells."""
+    from sim.runner.search import Candidate, SearchResult, boundary
+    from sim.runner.suite import Job
+
+    space = search_space(_suite(tmp_path, LEAD_RANGES))
+    rng = np.random.default_rng(11)
+    cands = []
+    for k, u in enumerate(rng.random((60, 2))):
+        fail = bool(u[1] > 0.6)
+        job = Job(f"c{k}", "lead", space.path, {}, 1, space.file_sha256)
+        row = {"criteria": [], "status": "truncated", "reason": ""}
+        margin, verdict = (-0.5, "fail") if fail else (0.5, "pass")
+        cands.append(Candidate(k, 0, u.tolist(), space.params(u), job, margin, verdict, row))
+    b = boundary(SearchResult(space, "bo", 0, cands, tmp_path))
+    assert b is not None and b["accuracy_loo"] >= 0.9 and b["axes"] == ["time_gap", "lead_decel"]
+    grid = np.array(b["grid"])
+    centre = (np.arange(grid.shape[0]) + 0.5) / grid.shape[0]
+    truth = (centre[:, None] > 0.6) & np.ones(grid.shape[1], dtype=bool)[None, :]
+    assert (grid.astype(bool) == truth).mean() >= 0.9
+    assert boundary(SearchResult(space, "bo", 0, cands[:4], tmp_path)) is None  # too few

@@ -41,7 +41,7 @@ from sim.runner.variation import Choice, LogNormal, Normal, RangeAxis, Uniform, 
 from sim.scenario import expr
 from sim.scenario.yamlio import load_with_lines
 
-METHODS = ("random", "halton", "ce", "de")
+METHODS = ("random", "halton", "ce", "de", "cmaes", "bo")
 #: Cross-entropy: the elite share, the smoothing of the fitted distribution, its floor (a
 #: wide floor keeps it from settling early: measured on a 0.5 % corner of the unit square,
 #: 48.5 evaluations to the first hit, median of 20 seeds, against 165 for random search).
@@ -49,6 +49,8 @@ CE_ELITE, CE_SMOOTH, CE_MIN_STD = 0.1, 0.5, 0.1
 #: Differential evolution (rand/1/bin): differential weight and crossover rate (Storn &
 #: Price 1997's common setting).
 DE_F, DE_CR = 0.7, 0.9
+#: Bayesian optimisation: candidate pool per wave, least spacing of a wave's picks.
+BO_POOL, BO_SPACING = 2000, 0.05
 
 
 @dataclass(frozen=True)
@@ -272,11 +274,83 @@ class DifferentialEvolution(Method):
                 self.pop[i], self.fit[i] = u[row], f[row]
 
 
+class CMAES(Method):
+    """CMA-ES (Hansen 2016) from the ``cmaes`` package, bounded to the unit cube: a
+    generation is a wave (the population size); its seed is drawn from the search seed."""
+
+    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
+        from cmaes import CMA
+
+        super().__init__(d, wave, rng)
+        if d < 2:
+            raise UsageError("--method cmaes needs at least two searched parameters")
+        self.cma = CMA(
+            mean=np.full(d, 0.5),
+            sigma=0.3,
+            bounds=np.tile([0.0, 1.0], (d, 1)),
+            seed=int(rng.integers(2**31 - 1)),
+            population_size=wave,
+        )
+        self.asked = np.empty((0, d))
+
+    def propose(self, n: int) -> np.ndarray:
+        self.asked = np.array([self.cma.ask() for _ in range(n)])
+        return self.asked.copy()
+
+    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
+        if len(u) != self.cma.population_size:
+            return  # the last, short wave: the search ends after it anyway
+        finite = f[np.isfinite(f)]
+        worst = float(finite.max()) + 1.0 if finite.size else 1.0
+        values = np.where(np.isfinite(f), f, worst)  # no result: worse than every result
+        self.cma.tell(list(zip(self.asked, values.tolist(), strict=True)))
+
+
+class BayesianOptimisation(Method):
+    """Bayesian optimisation with a Gaussian-process surrogate (sim/runner/surrogate.py).
+    After a random first wave, each wave picks from 2,000 seeded random points, alternately
+    the lowest lower confidence bound μ − 2σ (exploit: the most likely failures) and the
+    largest straddle 1.96σ − |μ| (explore the boundary, Bryan et al. 2005), skipping points
+    within ``BO_SPACING`` of those already picked in the wave."""
+
+    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
+        super().__init__(d, wave, rng)
+        self.seen_u: list[np.ndarray] = []
+        self.seen_f: list[float] = []
+
+    def propose(self, n: int) -> np.ndarray:
+        from sim.runner.surrogate import CLIP, GaussianProcess
+
+        pool = self.rng.random((BO_POOL, self.d))
+        if len(self.seen_f) < 3:
+            return pool[:n]
+        f = np.array(self.seen_f)  # +inf (no margin: error, invalid, unavoidable) as a pass
+        gp = GaussianProcess(np.array(self.seen_u), np.where(np.isfinite(f), f, CLIP[1]))
+        mean, std = gp.predict(pool)
+        scores = [mean - 2.0 * std, -(1.96 * std - np.abs(mean))]  # both minimised
+        picked: list[int] = []
+        free = np.ones(len(pool), dtype=bool)
+        for k in range(n):
+            score = np.where(free, scores[k % 2], np.inf)
+            i = int(np.argmin(score))
+            picked.append(i)
+            free &= np.abs(pool - pool[i]).max(axis=1) > BO_SPACING
+            if not free.any():
+                free[:] = True
+        return pool[picked]
+
+    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
+        self.seen_u.extend(u)
+        self.seen_f.extend(f.tolist())
+
+
 MAKERS: dict[str, Callable[[int, int, np.random.Generator], Method]] = {
     "random": RandomSearch,
     "halton": HaltonSearch,
     "ce": CrossEntropy,
     "de": DifferentialEvolution,
+    "cmaes": CMAES,
+    "bo": BayesianOptimisation,
 }
 
 
@@ -490,6 +564,70 @@ def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
     return sorted(modes, key=lambda m: (-m["runs"], m["failed"], m["ended"]))
 
 
+BOUNDARY_GRID = 30
+
+
+def boundary(result: SearchResult) -> dict[str, Any] | None:
+    """A pass/fail classifier over the space: Gaussian-process regression on the verdicts
+    as ±1 (least-squares classification, Rasmussen & Williams 2006 §6.5: fail where the
+    mean is < 0; the length scale that classifies the runs best when each is left out),
+    its leave-one-out accuracy against the runs' verdicts, and its map over the two most
+    influential parameters (the largest swing of the mean along each axis through the
+    nominal point; the others held there). Labels, not robustness: the margins jump at the
+    boundary (a collision is −1, a near miss −0.3), which a smooth fit of them blurs. None
+    with fewer than 5 judged runs or only one verdict."""
+    from sim.runner.surrogate import LENGTHS, GaussianProcess
+
+    fails = {id(c) for c in result.failures}
+    judged = [c for c in result.candidates if c.verdict in ("pass", "fail")]
+    truth = np.array([id(c) in fails for c in judged])
+    if len(judged) < 5 or truth.all() or not truth.any():
+        return None
+    u = np.array([c.u for c in judged])
+    labels = np.where(truth, -1.0, 1.0)
+    fits = []
+    for ell in LENGTHS:
+        gp = GaussianProcess(u, labels, ell)
+        fits.append((float(((gp.loo()[0] < 0) == truth).mean()), ell, gp))
+    accuracy, _, gp = max(fits, key=lambda f: (f[0], f[1]))  # ties: the smoother
+    space = result.space
+    nominal = _nominal(space)
+    sweep = np.linspace(0.0, 1.0, 21)
+    swing = []
+    for k in range(len(space.dims)):
+        line = np.tile(nominal, (len(sweep), 1))
+        line[:, k] = sweep
+        mean, _ = gp.predict(line)
+        swing.append(float(np.ptp(mean)))
+    axes = sorted(np.argsort(swing)[::-1][: min(2, len(space.dims))].tolist())
+    grid = None
+    if len(axes) == 2:
+        g = (np.arange(BOUNDARY_GRID) + 0.5) / BOUNDARY_GRID
+        a, b = np.meshgrid(g, g)  # rows: second axis, columns: first
+        pts = np.tile(nominal, (a.size, 1))
+        pts[:, axes[0]], pts[:, axes[1]] = a.ravel(), b.ravel()
+        mean, _ = gp.predict(pts)
+        grid = (mean < 0).reshape(a.shape).astype(int).tolist()
+    held = {d.name: d.value(float(x)) for d, x in zip(space.dims, nominal, strict=True)}
+    return {
+        "method": "Gaussian-process least-squares classification of the verdicts as ±1 "
+        "(squared-exponential kernel, the length scale with the best leave-one-out "
+        "accuracy); fail where the mean is below 0",
+        "runs": len(judged),
+        "length_scale": gp.length,
+        "accuracy_loo": accuracy,
+        "axes": [space.dims[k].name for k in axes],
+        "swing": {space.dims[k].name: swing[k] for k in range(len(space.dims))},
+        "grid": grid,  # 1 = predicted fail; rows follow axes[1], columns axes[0]
+        "held_at": {k: v for part in held.values() for k, v in part.items()},
+        "points": [
+            {"u": [c.u[k] for k in axes], "fail": bool(t)}
+            for c, t in zip(judged, truth, strict=True)
+        ],
+        "ranges": [[space.dims[k].low, space.dims[k].high] for k in axes],
+    }
+
+
 def _regions(members: list[Candidate]) -> list[list[Candidate]]:
     """Single-linkage clusters (Chebyshev distance in the unit cube <= MODE_LINK)."""
     u = np.array([c.u for c in members])
@@ -597,6 +735,7 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
             for c in result.candidates
         ],
         "modes": failure_modes(result),
+        "boundary": boundary(result),
         "mode_rule": "failures grouped by failing criteria and how the run ended, then "
         f"single-linkage regions (every coordinate within {MODE_LINK} of the unit cube); "
         "representative: the member nearest the scenario file's parameter values",
