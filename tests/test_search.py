@@ -149,12 +149,13 @@ def test_search_finds_the_planted_failure_and_its_file_replays_bit_for_bit(tmp_p
     assert "id='search'" in page and "id='boundary'" in page
 
 
-def test_resume_gives_the_same_search_on_any_worker_count(tmp_path):
+@pytest.mark.parametrize("method", ["de", pytest.param("bo", marks=pytest.mark.slow)])
+def test_resume_gives_the_same_search_on_any_worker_count(tmp_path, method):
     """A search cut short (here: a first call with half the budget) and resumed proposes
     the same candidates and gets the same results as one uninterrupted search, serial or
     on two worker processes."""
     suite = _suite(tmp_path, LEAD_RANGES)
-    common = ["--agent", SUT, "--method", "de", "--wave", "5", "--seed", "3", "--no-progress"]
+    common = ["--agent", SUT, "--method", method, "--wave", "5", "--seed", "3", "--no-progress"]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert pground("search", suite, *common, "--budget", "10", "--out", whole,
                    "--executor", "serial", timeout=600).returncode in (0, 1)  # fmt: skip
