@@ -1423,9 +1423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Console(highlight=False)
-    if not out.is_terminal:  # logs and pipes: do not wrap at 80 (COLUMNS, when set, wins)
+    if not out.is_terminal:  # logs and pipes: do not wrap at 80 (a wider COLUMNS is kept)
         columns = os.environ.get("COLUMNS", "")
-        out = Console(highlight=False, width=int(columns) if columns.isdigit() else 160)
+        out = Console(highlight=False, width=max(160, int(columns) if columns.isdigit() else 0))
     try:
         return int(args.func(args, out))
     except ScenarioError as exc:

@@ -209,6 +209,7 @@ def test_air_suite_has_the_scenarios_the_issue_asks_for():
     assert len(ENTRIES) >= 10 and len(REACTIVE) >= 8
 
 
+@pytest.mark.slow  # 11 s; the road's determinism is in the default run (test_rollout)
 def test_same_seed_same_trajectories():
     path = SCENARIOS / "air" / "urban_drones.yaml"
     a = run_loaded(load_scenario(path)).result.log.digest()

@@ -116,6 +116,7 @@ def test_hanging_dying_and_raising_jobs_are_contained(tmp_path):
     assert s.exit_code == 3
 
 
+@pytest.mark.slow  # 44 s; Ctrl-C and resume are in the default run (test_hostile)
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     """kill -9 of the whole campaign mid-way, then --resume: every job exactly once, and
     the results equal those of an uninterrupted campaign."""

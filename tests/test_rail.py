@@ -204,6 +204,7 @@ def test_curtius_kniffler_adhesion():
     assert mu0 * 0.3 * G0_MPS2 < 1.0
 
 
+@pytest.mark.slow  # 25 s
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -343,6 +344,7 @@ def test_barriers_close_before_the_train_and_stop_the_car():
     assert (road["signal_state"][:, 0] == 2).any()
 
 
+@pytest.mark.slow  # 11 s; the road's determinism is in the default run (test_rollout)
 def test_same_seed_same_trajectories():
     path = SCENARIOS / "rail" / "timetable_three_trains.yaml"
     assert (

@@ -232,6 +232,7 @@ def test_failure_modes_group_by_what_failed_how_it_ended_and_where(tmp_path):
     assert big["extent"]["time_gap"][0] == pytest.approx(lo)
 
 
+@pytest.mark.slow  # 16 s
 def test_preventable_search_counts_only_failures_the_reference_avoids(tmp_path):
     """With the R157 careful driver as reference, a failure where the driver fails too (the
     hardest braking at short gaps) steers nothing and is no counterexample; one it passes

@@ -431,6 +431,7 @@ def test_two_fault_scenarios_per_domain():
     }
 
 
+@pytest.mark.slow  # about 60 s over the fault scenarios
 @pytest.mark.parametrize("path", FAULT_SCENARIOS, ids=lambda p: p.stem)
 def test_fault_scenarios_are_deterministic_and_record_their_faults(path):
     lo = load_scenario(path)

@@ -405,6 +405,7 @@ def test_suite_size():
     assert len(ENTRIES) >= 10 and len(REACTIVE) >= 8
 
 
+@pytest.mark.slow  # 12 s; the road's determinism is in the default run (test_rollout)
 def test_same_seed_same_trajectories():
     path = SCENARIOS / "water" / "three_ship.yaml"
     assert (
