@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.errors import ScenarioError, UsageError
+from sim.errors import UsageError
 from sim.runner.suite import Job, Suite, SuiteEntryModel, SuiteModel, load_suite
 from sim.runner.variation import Choice, LogNormal, Normal, RangeAxis, Uniform, ValuesAxis, si
 from sim.scenario import expr
@@ -764,4 +764,4 @@ def check_search_args(
         )
 
 
-__all__ = ["METHODS", "ScenarioError", "robustness", "run_search", "search_space"]
+__all__ = ["METHODS", "OBJECTIVES", "robustness", "run_search", "search_space"]
