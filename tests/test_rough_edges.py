@@ -417,3 +417,19 @@ def test_polyline_points_are_lengths_and_bounded(tmp_path):
     km = _edited(CUT_IN, line, "geometry: [{points: [[0, 0], [1 km, 0]]}]", tmp_path)
     seg = load_scenario(km).scenario.map.road.roads[0].geometry[0]
     assert seg.points == [(0.0, 0.0), (1000.0, 0.0)]
+
+
+def test_errors_in_a_mixed_file_name_the_entity_field_at_its_line(tmp_path):
+    """In a file of several domains pydantic puts the domain tag in the path
+    (`entities[1].road.colour`, and `road` is also a road entity's field): the message and
+    its line were the tag's, not the field's."""
+    mixed = SCENARIOS / "mixed" / "level_crossing.yaml"
+    text = mixed.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln == "    domain: road")
+    lines.insert(first + 1, "    colour: red")
+    bad = tmp_path / "m.yaml"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = _problems(bad)
+    assert problems[0].startswith(f":{first + 2}: entities[")
+    assert ".colour: unknown field 'colour'." in problems[0] and ".road." not in problems[0]

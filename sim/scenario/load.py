@@ -272,7 +272,12 @@ def _validate(data: dict[str, Any], report: Any) -> ScenarioBase | None:
             loc = tuple(err["loc"])
             if len(loc) > 1 and loc[0] == "entities" and isinstance(loc[1], int):
                 loc = ("entities", keep[loc[1]], *loc[2:])  # back to the file's numbering
-            report(*explain(model, {**err, "loc": loc}))
+            where, msg = explain(model, {**err, "loc": loc})
+            if len(where) > 2 and where[0] == "entities" and where[2] in domains:
+                # a mixed file's entities are a union tagged by domain: pydantic names the
+                # tag in the path (entities[1].road.colour), the file has no such level
+                where = (*where[:2], *where[3:])
+            report(where, msg)
         return None
     return scenario if len(keep) == len(entities or []) else None
 
