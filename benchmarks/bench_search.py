@@ -19,6 +19,7 @@ within one grid step).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -31,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.runner.search import MAKERS, robustness, search_space  # noqa: E402
+from sim.runner.search import MAKERS, mode_key, robustness, search_space  # noqa: E402
 
 SUITE = ROOT / "scenarios" / "suites" / "search_spaces.yaml"
 FAMILY = "lead-brake"
@@ -65,9 +66,7 @@ def truth(workers: int) -> dict:
     from sim.runner.campaign import run_campaign
 
     jobs = [j for j in space.suite.entries if j.family == FAMILY]
-    suite = space.suite.__class__(
-        space.suite.name, "", jobs, space.suite.path, space.suite.sha256, units=space.suite.units
-    ).with_agent(AGENT, None)
+    suite = dataclasses.replace(space.suite, entries=jobs).with_agent(AGENT, None)
     with tempfile.TemporaryDirectory() as tmp:
         run_campaign(suite, Path(tmp), workers=workers, keep_logs="none",
                      console=Console(stderr=True), progress=True)  # fmt: skip
@@ -79,14 +78,7 @@ def truth(workers: int) -> dict:
             "params": r["params"],
             "verdict": r["verdict"],
             "robustness": robustness(r["criteria"]),
-            "failed": sorted(
-                str(c.get("requirement") or c.get("metric"))
-                for c in r["criteria"] or []
-                if not c.get("passed")
-            ),
-            "ended": r["status"]
-            if r["status"] != "terminated"
-            else f"terminated: {str(r['reason']).split(' at ')[0]}",
+            "mode": list(mode_key(r)),  # as `pground search` groups failures
         }
         for r in rows
     ]
@@ -123,8 +115,8 @@ def main() -> None:
     share = len(fail) / len(index)
     # modes of the grid: (what failed, how it ended), then connected regions (one step)
     modes: list[set] = []
-    for key in {(tuple(index[i]["failed"]), index[i]["ended"]) for i in fail}:
-        members = {i for i in fail if (tuple(index[i]["failed"]), index[i]["ended"]) == key}
+    for key in {tuple(index[i]["mode"]) for i in fail}:
+        members = {i for i in fail if tuple(index[i]["mode"]) == key}
         while members:
             region, stack = set(), [members.pop()]
             while stack:

@@ -520,6 +520,21 @@ MAX_COUNTEREXAMPLES = 10
 MODE_LINK = 0.25
 
 
+def mode_key(row: dict[str, Any]) -> tuple[str, str]:
+    """What failed and how a stored run ended: ('R157-5.1.1, min_distance_m',
+    'terminated: collision')."""
+    failed = sorted(
+        str(k.get("requirement") or k.get("metric"))
+        for k in row.get("criteria") or []
+        if not k.get("passed")
+    )
+    reason = str(row.get("reason") or "")
+    ended = row.get("status") or "-"
+    if ended == "terminated" and reason:
+        ended = f"terminated: {reason.split(' at ')[0]}"
+    return ", ".join(failed), ended
+
+
 def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
     """Failures grouped by what failed (the failing criteria), how the run ended (its status
     and, when terminated, the terminating event: 'collision') and where (single-linkage
@@ -530,16 +545,7 @@ def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Candidate]] = {}
     for c in result.failures:
         assert c.row is not None
-        failed = sorted(
-            str(k.get("requirement") or k.get("metric"))
-            for k in c.row.get("criteria") or []
-            if not k.get("passed")
-        )
-        reason = str(c.row.get("reason") or "")
-        ended = c.row.get("status") or "-"
-        if ended == "terminated" and reason:
-            ended = f"terminated: {reason.split(' at ')[0]}"
-        groups.setdefault((", ".join(failed), ended), []).append(c)
+        groups.setdefault(mode_key(c.row), []).append(c)
     modes = []
     for (failed, ended), members in sorted(groups.items()):
         for region in _regions(members):
