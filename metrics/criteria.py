@@ -28,9 +28,13 @@ class CriterionResult:
     requirement: str | None
     unit: str
     note: str = ""
+    scale: float | None = None  # the scenario's robustness scale (pground search)
 
     def to_dict(self) -> dict[str, Any]:
-        return json_ready(asdict(self))
+        out = asdict(self)
+        if out["scale"] is None:  # stated only where the scenario states one
+            del out["scale"]
+        return json_ready(out)
 
 
 def margin(actual: float, op: str, expected: float) -> float:
@@ -124,13 +128,16 @@ def evaluate(
                     c.id,
                     unit,
                     "metric not applicable to this run",
+                    c.scale,
                 )
             )
             verdict = "error"
             continue
         ok = holds(mv.value, c.op, c.value)
         m = margin(mv.value, c.op, c.value)
-        results.append(CriterionResult(c.metric, c.op, c.value, mv.value, m, ok, c.id, unit))
+        results.append(
+            CriterionResult(c.metric, c.op, c.value, mv.value, m, ok, c.id, unit, "", c.scale)
+        )
         if not ok and verdict == "pass":
             verdict = "fail"
     contacts, missing = validity

@@ -90,6 +90,7 @@ class Criterion(_M):
     requirement: str | None
     unit: str
     note: str
+    scale: Number | None = None  # present where the scenario states a robustness scale
 
 
 class Run(_M):

@@ -43,6 +43,17 @@ def test_robustness_is_the_smallest_margin_over_the_threshold_scale():
     assert robustness(crit, "c") == -0.2 and robustness(crit, "min_ttc_s") == 0.25
     assert robustness([]) == math.inf
     assert robustness([{"expected": 1.0, "margin": float("nan")}]) == math.inf
+    # an equality that holds (collisions == 0: margin 0 at every pass) is left out; one that
+    # fails counts
+    held = {"metric": "collisions", "op": "==", "expected": 0.0, "margin": 0.0, "passed": True}
+    gap = {"metric": "min_distance_m", "op": ">", "expected": 0.5, "margin": 0.3, "passed": True}
+    assert robustness([held, gap]) == 0.3 and robustness([held]) == math.inf
+    broken = {**held, "margin": -1.0, "passed": False}
+    assert robustness([broken, gap]) == -1.0
+    # a scale the scenario states replaces the threshold's: 12 m of a 15 m allowance
+    progress = {"metric": "progress_m", "op": ">=", "expected": 140.0, "margin": 12.0}
+    assert robustness([progress]) == 12.0 / 140.0
+    assert robustness([{**progress, "scale": 15.0}]) == 12.0 / 15.0
 
 
 def test_the_space_is_what_the_entry_declares(tmp_path):

@@ -11,9 +11,11 @@ same candidates and ends with the same results as an uninterrupted search, on an
 workers.
 
 Objective (minimised): the robustness of a run, the smallest normalised signed margin over
-its criteria, ``min_k margin_k / max(|threshold_k|, 1)`` (a margin in the criterion's own
-units, scaled by its threshold so that criteria of different units compare; fixed, so a
-method's comparisons never change as data arrive); < 0 exactly when a criterion fails. With
+its criteria, ``min_k margin_k / scale_k`` with the criterion's ``scale`` where the scenario
+states one, else ``max(|threshold_k|, 1)`` (a margin in the criterion's own units, scaled so
+that criteria of different units compare; fixed, so a
+method's comparisons never change as data arrive); < 0 exactly when a criterion fails. An
+equality criterion that holds is left out (its margin is 0 at every pass). With
 ``--criterion ID`` only that criterion counts. Runs that end in error or are invalid have no
 robustness (+inf: the search does not steer towards them) and are reported apart. With
 ``--objective preventable`` each candidate also runs with the ``--reference`` agent and only
@@ -155,7 +157,9 @@ def _sampled(path: Path, name: str, dist: Any) -> Dimension:
 
 # ---------------------------------------------------------------------------- objective
 def robustness(criteria: Sequence[dict[str, Any]] | None, criterion: str | None = None) -> float:
-    """The smallest normalised margin (module docstring); +inf without judged criteria."""
+    """The smallest normalised margin (module docstring); +inf without judged criteria. An
+    equality criterion (``collisions == 0``) counts only when it fails: when it holds its
+    margin is 0 wherever it holds, which would flatten the objective to 0 at every pass."""
     best = math.inf
     for c in criteria or []:
         if (
@@ -167,7 +171,9 @@ def robustness(criteria: Sequence[dict[str, Any]] | None, criterion: str | None 
         margin = c.get("margin")
         if margin is None or (isinstance(margin, float) and math.isnan(margin)):
             continue
-        scale = max(abs(float(c.get("expected") or 0.0)), 1.0)
+        if c.get("op") == "==" and c.get("passed"):
+            continue  # an equality that holds is 0 from failing everywhere: no gradation
+        scale = c.get("scale") or max(abs(float(c.get("expected") or 0.0)), 1.0)
         best = min(best, float(margin) / scale)
     return best
 
@@ -520,24 +526,30 @@ MAX_COUNTEREXAMPLES = 10
 MODE_LINK = 0.25
 
 
-def mode_key(row: dict[str, Any]) -> tuple[str, str]:
-    """What failed and how a stored run ended: ('R157-5.1.1, min_distance_m',
-    'terminated: collision')."""
-    failed = sorted(
+def failed_criteria(row: dict[str, Any]) -> list[str]:
+    """The criteria a stored run failed (requirement id, else metric), sorted."""
+    return sorted(
         str(k.get("requirement") or k.get("metric"))
         for k in row.get("criteria") or []
         if not k.get("passed")
     )
+
+
+def mode_key(row: dict[str, Any]) -> tuple[str, str]:
+    """How a failed run is grouped: a run a terminating event ended by that event
+    (('', 'terminated: collision'): the criteria it fails besides follow from it, a collision
+    fails the TTC and progress criteria too), any other by the criteria it failed and how it
+    ended (('min_distance_m', 'truncated'))."""
     reason = str(row.get("reason") or "")
     ended = row.get("status") or "-"
     if ended == "terminated" and reason:
-        ended = f"terminated: {reason.split(' at ')[0]}"
-    return ", ".join(failed), ended
+        return "", f"terminated: {reason.split(' at ')[0]}"
+    return ", ".join(failed_criteria(row)), ended
 
 
 def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
-    """Failures grouped by what failed (the failing criteria), how the run ended (its status
-    and, when terminated, the terminating event: 'collision') and where (single-linkage
+    """Failures grouped by how they failed (``mode_key``: the terminating event, else the
+    failed criteria and how the run ended) and where (single-linkage
     regions in the unit cube, members within ``MODE_LINK`` in every coordinate chained);
     per mode its size, the representative nearest the nominal parameters (the scenario
     file's values, else the centre of the space) and its extent per parameter."""
@@ -547,8 +559,9 @@ def failure_modes(result: SearchResult) -> list[dict[str, Any]]:
         assert c.row is not None
         groups.setdefault(mode_key(c.row), []).append(c)
     modes = []
-    for (failed, ended), members in sorted(groups.items()):
+    for (_, ended), members in sorted(groups.items()):
         for region in _regions(members):
+            failed = ", ".join(sorted({k for c in region for k in failed_criteria(c.row or {})}))
             u = np.array([c.u for c in region])
             rep = region[int(np.argmin(np.abs(u - nominal).max(axis=1)))]
             extent = {}
@@ -582,20 +595,12 @@ def boundary(result: SearchResult) -> dict[str, Any] | None:
     nominal point; the others held there). Labels, not robustness: the margins jump at the
     boundary (a collision is −1, a near miss −0.3), which a smooth fit of them blurs. None
     with fewer than 5 judged runs or only one verdict."""
-    from sim.runner.surrogate import LENGTHS, GaussianProcess
-
     fails = {id(c) for c in result.failures}
     judged = [c for c in result.candidates if c.verdict in ("pass", "fail")]
     truth = np.array([id(c) in fails for c in judged])
     if len(judged) < 5 or truth.all() or not truth.any():
         return None
-    u = np.array([c.u for c in judged])
-    labels = np.where(truth, -1.0, 1.0)
-    fits = []
-    for ell in LENGTHS:
-        gp = GaussianProcess(u, labels, ell)
-        fits.append((float(((gp.loo()[0] < 0) == truth).mean()), ell, gp))
-    accuracy, _, gp = max(fits, key=lambda f: (f[0], f[1]))  # ties: the smoother
+    gp, accuracy = classifier(np.array([c.u for c in judged]), truth)
     space = result.space
     nominal = _nominal(space)
     sweep = np.linspace(0.0, 1.0, 21)
@@ -617,10 +622,12 @@ def boundary(result: SearchResult) -> dict[str, Any] | None:
     held = {d.name: d.value(float(x)) for d, x in zip(space.dims, nominal, strict=True)}
     return {
         "method": "Gaussian-process least-squares classification of the verdicts as ±1 "
-        "(squared-exponential kernel, the length scale with the best leave-one-out "
-        "accuracy); fail where the mean is below 0",
+        "(squared-exponential kernel, a length scale per parameter chosen by the "
+        "leave-one-out accuracy); fail where the mean is below 0",
         "runs": len(judged),
-        "length_scale": gp.length,
+        "length_scale": dict(
+            zip((dd.name for dd in space.dims), np.ravel(gp.length).tolist(), strict=True)
+        ),
         "accuracy_loo": accuracy,
         "axes": [space.dims[k].name for k in axes],
         "swing": {space.dims[k].name: swing[k] for k in range(len(space.dims))},
@@ -632,6 +639,36 @@ def boundary(result: SearchResult) -> dict[str, Any] | None:
         ],
         "ranges": [[space.dims[k].low, space.dims[k].high] for k in axes],
     }
+
+
+def classifier(u: np.ndarray, fail: np.ndarray) -> tuple[Any, float]:
+    """The boundary's classifier fitted to points ``u`` (unit cube) with verdicts ``fail``:
+    a GaussianProcess on the labels ±1 (fail where its mean < 0) and its leave-one-out
+    accuracy. Length scales by that accuracy (ties: the smaller leave-one-out squared
+    error): first one for every dimension, then each dimension's in turn over two sweeps
+    (automatic relevance determination: a parameter the verdict does not depend on gets a
+    long scale, so the others are resolved finely)."""
+    from sim.runner.surrogate import ARD_LENGTHS, LENGTHS, GaussianProcess
+
+    labels = np.where(fail, -1.0, 1.0)
+
+    def fit(length: np.ndarray) -> tuple[tuple[float, float], Any]:
+        gp = GaussianProcess(u, labels, length)
+        mean = gp.loo()[0]
+        return (float(((mean < 0) == fail).mean()), -float(((mean - labels) ** 2).mean())), gp
+
+    d = u.shape[1]
+    best_score, best_gp = max((fit(np.full(d, ell)) for ell in LENGTHS), key=lambda f: f[0])
+    lengths = np.array(best_gp.length, dtype=float)
+    for _ in range(2 if d > 1 else 0):
+        for k in range(d):
+            for ell in ARD_LENGTHS:
+                trial = lengths.copy()
+                trial[k] = ell
+                score, gp = fit(trial)
+                if score > best_score:
+                    best_score, best_gp, lengths = score, gp, trial
+    return best_gp, best_score[0]
 
 
 def _regions(members: list[Candidate]) -> list[list[Candidate]]:
@@ -718,7 +755,8 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
         "reference": next((c.reference.agent for c in result.candidates if c.reference), None),
         "family": result.space.family,
         "scenario": str(result.space.path),
-        "objective": "min over criteria of margin / max(|threshold|, 1); < 0 fails",
+        "objective": "min over criteria of margin / scale (the criterion's scale, else "
+        "max(|threshold|, 1)); equalities that hold left out; < 0 fails",
         "dimensions": [
             {"name": d.name, "low": d.low, "high": d.high, "choices": list(d.choices) or None}
             for d in result.space.dims
@@ -742,7 +780,8 @@ def _write_record(result: SearchResult, budget: int, wave: int, criterion: str |
         ],
         "modes": failure_modes(result),
         "boundary": boundary(result),
-        "mode_rule": "failures grouped by failing criteria and how the run ended, then "
+        "mode_rule": "failures grouped by the event that ended the run (a collision), else by "
+        "the criteria failed and how the run ended, then "
         f"single-linkage regions (every coordinate within {MODE_LINK} of the unit cube); "
         "representative: the member nearest the scenario file's parameter values",
         "counterexamples": [str(p) for p in result.counterexamples],

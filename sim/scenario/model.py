@@ -40,6 +40,13 @@ class Criterion(StrictModel):
     description: str | None = Field(
         None, description="what the requirement says, in words (shown in reports)"
     )
+    scale: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="for `pground search`: the margin, in the metric's unit, that counts as "
+        "far from failing (robustness is margin / scale; default: max(|value|, 1))",
+    )
 
 
 class EntityBase(StrictModel):
