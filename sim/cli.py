@@ -8,11 +8,12 @@ User errors are printed as one line each on stderr, never as a traceback
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -337,24 +338,10 @@ def _campaign_options(args: argparse.Namespace, out: Console) -> dict[str, Any]:
     }
 
 
-def cmd_search(args: argparse.Namespace, out: Console) -> int:
-    from sim.runner.campaign import run_campaign
-    from sim.runner.search import check_search_args, run_search
+def _search(args: argparse.Namespace, folder: Path, campaign: Callable[..., Any]) -> Any:
+    from sim.runner.search import run_search
 
-    check_search_args(args.method, args.budget, args.objective, args.reference)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: must be positive")
-    if args.wave is not None and args.wave < 2:
-        raise UsageError(f"--wave {args.wave}: must be at least 2")
-    _check_agents(args, [args.agent, args.reference])
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = Path(args.out) if args.out else Path("searches") / f"{Path(args.suite).stem}-{stamp}"
-
-    def campaign(suite: Any, *, resume: bool, force: bool) -> Any:
-        options = _campaign_options(args, out)
-        return run_campaign(suite, folder, resume=resume, force=force, **options)
-
-    result = run_search(
+    return run_search(
         args.suite,
         folder,
         method=args.method,
@@ -371,6 +358,32 @@ def cmd_search(args: argparse.Namespace, out: Console) -> int:
         resume=args.resume,
         force=args.force,
     )
+
+
+def cmd_search(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.campaign import run_campaign
+    from sim.runner.search import check_search_args
+
+    check_search_args(args.method, args.budget, args.objective, args.reference)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be positive")
+    if args.wave is not None and args.wave < 2:
+        raise UsageError(f"--wave {args.wave}: must be at least 2")
+    _check_agents(args, [args.agent, args.reference])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(args.out) if args.out else Path("searches") / f"{Path(args.suite).stem}-{stamp}"
+
+    def campaign(suite: Any, *, resume: bool, force: bool) -> Any:
+        options = _campaign_options(args, out)
+        return run_campaign(suite, folder, resume=resume, force=force, **options)
+
+    session: Any = contextlib.nullcontext()
+    if args.executor == "dask":
+        from sim.runner.campaign import dask_session
+
+        session = dask_session(args.workers, args.scheduler)  # one cluster for every wave
+    with session:
+        result = _search(args, folder, campaign)
     _print_search(result, out)
     if result.summary is not None and result.summary.interrupted:
         out.print(f"interrupted: run the same command with --resume --out {folder}")
@@ -1206,9 +1219,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     se.add_argument("--out", metavar="DIR", help="folder (default: searches/<suite>-<time>)")
     se.add_argument(
-        "--executor", choices=("processes", "serial"), default="processes", help="where runs go"
+        "--executor",
+        choices=("processes", "serial", "dask"),
+        default="processes",
+        help="where runs go (dask: one cluster for the whole search)",
     )
     se.add_argument("--workers", type=int, metavar="N", help="worker processes (default: CPUs)")
+    se.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)",
+    )
     se.add_argument("--resume", action="store_true", help="continue the search in --out")
     se.add_argument("--force", action="store_true", help="start the search in --out over")
     se.add_argument("--keep-logs", **KEEP_LOGS)

@@ -21,7 +21,7 @@ import sys
 import time
 import traceback
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -308,6 +308,44 @@ class ProcessExecutor:
                         s.proc.join(timeout=5)
 
 
+_SHARED_DASK: list[Any] = []  # a client kept open across campaigns (dask_session)
+
+
+@contextlib.contextmanager
+def dask_session(workers: int | None, scheduler: str | None = None) -> Iterator[None]:
+    """One Dask client for every campaign run inside (a search's waves): a local cluster
+    starts once instead of once per wave."""
+    client, cluster = _dask_client(workers or os.cpu_count() or 1, scheduler)
+    _SHARED_DASK.append(client)
+    try:
+        yield
+    finally:
+        _SHARED_DASK.remove(client)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_client(workers: int, scheduler: str | None) -> tuple[Any, Any]:
+    """A client of the scheduler at ``scheduler``, or of a new local cluster (then returned
+    too, to be closed)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            "--executor dask needs the 'distributed' package: pip install 'proving-ground[dask]'"
+        ) from None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except OSError as exc:
+            raise UsageError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(cluster), cluster
+
+
 @dataclass
 class DaskExecutor:
     """Dask distributed: ``scheduler`` is a ``tcp://host:port`` address, or None for a
@@ -321,25 +359,14 @@ class DaskExecutor:
     name: str = "dask"
 
     def run(self, jobs: Iterable[dict[str, Any]], done: Callable[[Result], None]) -> None:
-        try:
-            from distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise UsageError(
-                "--executor dask needs the 'distributed' package: "
-                "pip install 'proving-ground[dask]'"
-            ) from None
         jobs = list(jobs)
-        cluster = None
-        if self.scheduler:
-            try:
-                client = Client(self.scheduler, timeout="10s")
-            except OSError as exc:
-                raise UsageError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
+        if _SHARED_DASK:
+            client, cluster, own = _SHARED_DASK[-1], None, False
         else:
-            cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
+            client, cluster = _dask_client(self.workers, self.scheduler)
+            own = True
+        from distributed import as_completed
+
         try:
             futures = {
                 client.submit(
@@ -358,9 +385,10 @@ class DaskExecutor:
                 except Exception as exc:
                     done(failed_row(futures[fut], f"dask: {type(exc).__name__}: {exc}"))
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if own:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 # ---------------------------------------------------------------------------- campaign
