@@ -1195,8 +1195,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         default="ce",
         metavar="NAME",
-        help="ce (cross-entropy, default), de (differential evolution), cmaes, bo (Bayesian "
-        "optimisation), halton, random",
+        help="ce (cross-entropy, default), de (differential evolution), ga (genetic "
+        "algorithm), cmaes, bo (Bayesian optimisation), halton, random",
     )
     se.add_argument("--wave", type=int, metavar="K", help="candidates per wave (default 10)")
     se.add_argument("--seed", type=int, default=0, metavar="S", help="search seed (default 0)")

@@ -43,7 +43,7 @@ from sim.runner.variation import Choice, LogNormal, Normal, RangeAxis, Uniform, 
 from sim.scenario import expr
 from sim.scenario.yamlio import load_with_lines
 
-METHODS = ("random", "halton", "ce", "de", "cmaes", "bo")
+METHODS = ("random", "halton", "ce", "de", "ga", "cmaes", "bo")
 #: Cross-entropy: the elite share, the smoothing of the fitted distribution, its floor (a
 #: wide floor keeps it from settling early: measured on a 0.5 % corner of the unit square,
 #: 48.5 evaluations to the first hit, median of 20 seeds, against 165 for random search).
@@ -51,6 +51,9 @@ CE_ELITE, CE_SMOOTH, CE_MIN_STD = 0.1, 0.5, 0.1
 #: Differential evolution (rand/1/bin): differential weight and crossover rate (Storn &
 #: Price 1997's common setting).
 DE_F, DE_CR = 0.7, 0.9
+#: Genetic algorithm: tournament size, BLX-α blend (Eshelman & Schaffer 1993's BLX-0.5),
+#: mutation scale (a share of the range).
+GA_TOURNAMENT, GA_ALPHA, GA_SIGMA = 2, 0.5, 0.1
 #: Bayesian optimisation: candidate pool per wave, least spacing of a wave's picks.
 BO_POOL, BO_SPACING = 2000, 0.05
 
@@ -280,6 +283,39 @@ class DifferentialEvolution(Method):
                 self.pop[i], self.fit[i] = u[row], f[row]
 
 
+class GeneticAlgorithm(Method):
+    """A real-coded genetic algorithm: parents by binary tournament on robustness among
+    everything run so far, BLX-0.5 blend crossover (Eshelman & Schaffer 1993), Gaussian
+    mutation of each coordinate with probability 1/d (σ 0.1 of the range), clipped to the
+    cube; a wave is a generation."""
+
+    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
+        super().__init__(d, wave, rng)
+        self.seen_u: list[np.ndarray] = []
+        self.seen_f: list[float] = []
+
+    def propose(self, n: int) -> np.ndarray:
+        if not self.seen_f:
+            return self.rng.random((n, self.d))
+        u = np.array(self.seen_u)
+        f = np.where(np.isfinite(self.seen_f), self.seen_f, np.inf)
+        out: list[np.ndarray] = []  # the parents are every run so far: elitism is implicit
+        while len(out) < n:
+            pick = self.rng.integers(len(u), size=(2, GA_TOURNAMENT))
+            a, b = (u[row[np.argmin(f[row])]] for row in pick)
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            span = hi - lo
+            child = self.rng.uniform(lo - GA_ALPHA * span, hi + GA_ALPHA * span)
+            flip = self.rng.random(self.d) < 1.0 / self.d
+            child = child + flip * GA_SIGMA * self.rng.standard_normal(self.d)
+            out.append(np.clip(child, 0.0, 1.0))
+        return np.array(out)
+
+    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
+        self.seen_u.extend(u)
+        self.seen_f.extend(f.tolist())
+
+
 class CMAES(Method):
     """CMA-ES (Hansen 2016) from the ``cmaes`` package, bounded to the unit cube: a
     generation is a wave (the population size); its seed is drawn from the search seed."""
@@ -355,6 +391,7 @@ MAKERS: dict[str, Callable[[int, int, np.random.Generator], Method]] = {
     "halton": HaltonSearch,
     "ce": CrossEntropy,
     "de": DifferentialEvolution,
+    "ga": GeneticAlgorithm,
     "cmaes": CMAES,
     "bo": BayesianOptimisation,
 }
