@@ -671,6 +671,31 @@ def _print_campaign(folder: Path, summary: Any, out: Console) -> None:
     out.print(f"results: {folder / 'results.sqlite'}  (pground results {folder})")
 
 
+def _search_columns(folder: Path) -> dict[str, dict[str, Any]]:
+    """A search folder's columns per job id (from search.json): wave, robustness, the
+    reference's verdict and the parameters in the suite's units; {} for a campaign."""
+    path = folder / "search.json"
+    if not path.exists():
+        return {}
+    from metrics.report import param_text
+
+    doc = json.loads(path.read_text())
+    units = doc.get("units") or {}
+    out = {}
+    for c in doc.get("candidates") or []:
+        if c.get("job_id"):
+            shown = " ".join(
+                f"{k}={param_text(v, units.get(k))}" for k, v in sorted(c["params"].items())
+            )
+            out[c["job_id"]] = {
+                "search.wave": c["wave"],
+                "search.robustness": c["robustness"],
+                "search.reference_verdict": c["reference_verdict"],
+                "search.params": shown,
+            }
+    return out
+
+
 def cmd_results(args: argparse.Namespace, out: Console) -> int:
     import csv
     import io
@@ -686,6 +711,7 @@ def cmd_results(args: argparse.Namespace, out: Console) -> int:
     finally:
         store.close()
     keys = sorted({k for r in rows for k in (r["metrics"] or {})})
+    search = _search_columns(Path(args.campaign))
     flat = [
         {
             **{
@@ -705,6 +731,11 @@ def cmd_results(args: argparse.Namespace, out: Console) -> int:
             },
             **{f"param.{k}": v for k, v in (r["params"] or {}).items()},
             **{f"metric.{k}": (r["metrics"] or {}).get(k) for k in keys},
+            **{
+                f"margin.{c.get('requirement') or c.get('metric')}": c.get("margin")
+                for c in r["criteria"] or []
+            },
+            **search.get(r["job_id"], {}),
         }
         for r in rows
     ]

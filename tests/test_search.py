@@ -4,6 +4,8 @@ for bit from its counterexample file, resume equal to an uninterrupted search, b
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 
@@ -116,8 +118,9 @@ def _first_hit(method: str, seed: int, budget: int = 400, wave: int = 10) -> int
 
 def test_guided_methods_find_a_small_failure_region_sooner_than_random():
     """Seeded (the same numbers every run): cross-entropy, differential evolution, the
-    genetic algorithm, CMA-ES and Bayesian optimisation reach a 0.5 % corner in well under half the evaluations
-    random search needs (median over 20 seeds); Halton's even coverage beats random too."""
+    genetic algorithm, CMA-ES and Bayesian optimisation reach a 0.5 % corner in well under
+    half the evaluations random search needs (median over 20 seeds); Halton's even coverage
+    beats random too."""
     median = {m: float(np.median([_first_hit(m, s) for s in range(20)])) for m in MAKERS}
     for guided in ("ce", "de", "ga", "bo", "cmaes"):
         assert median[guided] < median["random"] / 2, median
@@ -153,6 +156,15 @@ def test_search_finds_the_planted_failure_and_its_file_replays_bit_for_bit(tmp_p
     manifest = json.loads((replay / "manifest.json").read_text())
     assert manifest["log_sha256"] == rows[best["job_id"]]["log_sha256"]
     assert pground("verify", out).returncode == 0  # search.json and the files are covered
+    # the error table: every run with its wave, robustness, margins, parameters in units
+    table = list(csv.DictReader(io.StringIO(pground("results", out, "--format", "csv").stdout)))
+    assert len(table) == 20 and {"margin.R157-5.1.1", "margin.min_distance_m"} <= set(table[0])
+    assert {r["search.wave"] for r in table} == {"0", "1"}
+    assert all(r["search.reference_verdict"] == "" for r in table)
+    assert all(" m/s^2" in r["search.params"] for r in table)
+    assert sorted(float(r["search.robustness"]) for r in table) == sorted(
+        c["robustness"] for c in doc["candidates"]
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["search"]["failures"] == doc["failures"] and report["search"]["modes"]
     assert report["search"]["boundary"]["accuracy_loo"] >= 0.8
