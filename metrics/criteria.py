@@ -128,7 +128,7 @@ def evaluate(
                     c.id,
                     unit,
                     "metric not applicable to this run",
-                    c.scale,
+                    scale=c.scale,
                 )
             )
             verdict = "error"
@@ -136,7 +136,7 @@ def evaluate(
         ok = holds(mv.value, c.op, c.value)
         m = margin(mv.value, c.op, c.value)
         results.append(
-            CriterionResult(c.metric, c.op, c.value, mv.value, m, ok, c.id, unit, "", c.scale)
+            CriterionResult(c.metric, c.op, c.value, mv.value, m, ok, c.id, unit, scale=c.scale)
         )
         if not ok and verdict == "pass":
             verdict = "fail"

@@ -27,7 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from agents.road.control import corridor_threats, lane_keep_steer, pick_lead, stop_line_lead
+from agents.road.control import (
+    corridor_threats,
+    lane_keep_steer,
+    lead_accel,
+    pick_lead,
+    stop_line_lead,
+)
 from agents.road.types import RoadAction, RoadBriefing, RoadObservation
 from sim.units import parse_quantity
 
@@ -83,14 +89,6 @@ class IDMACC:
         self.brief = briefing
         self._prev: dict[str, tuple[float, float]] = {}
 
-    def _lead_accel(self, lead_id: str, speed: float, time_s: float) -> float:
-        """The lead's acceleration from its last two observed speeds (0 when first seen)."""
-        prev = self._prev.get(lead_id)
-        self._prev[lead_id] = (time_s, speed)
-        if prev is None or time_s <= prev[0]:
-            return 0.0
-        return (speed - prev[1]) / (time_s - prev[0])
-
     def act(self, obs: RoadObservation) -> RoadAction:
         b = self.brief
         own = obs.own
@@ -105,7 +103,7 @@ class IDMACC:
         for lead in (pick_lead(obs.objects, mask, b.length_m), stop_line_lead(obs, self.p["b"])):
             if lead is None:
                 continue
-            a_lead = self._lead_accel(lead.id, lead.speed_mps, obs.time_s)
+            a_lead = lead_accel(self._prev, lead, obs.time_s)
             a = min(a, acc_accel(v, lead.gap_m, lead.speed_mps, a_lead, v0, self.p))
         low = min(iso15622_max_decel(v), b.max_decel_mps2)
         a = float(np.clip(a, -low, min(self.p["a"], b.max_accel_mps2)))

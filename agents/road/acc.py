@@ -13,6 +13,7 @@ from agents.road.control import (
     Lead,
     corridor_threats,
     lane_keep_steer,
+    lead_accel,
     pick_lead,
     r157_time_gap_s,
     stop_line_lead,
@@ -66,11 +67,7 @@ class AdaptiveCruise:
 
     def _lead_decel(self, lead: Lead, time_s: float) -> float:
         """Estimated deceleration of ``lead`` (m/s², ≥ 0) from its speed history."""
-        prev = self._prev.get(lead.id)
-        self._prev[lead.id] = (time_s, lead.speed_mps)
-        if prev is None or time_s <= prev[0]:
-            return 0.0
-        return max(0.0, (prev[1] - lead.speed_mps) / (time_s - prev[0]))
+        return max(0.0, -lead_accel(self._prev, lead, time_s))
 
     def planned_path(self) -> np.ndarray | None:
         """The path it means to follow (for viewers): the lane centre ahead, as an arc of

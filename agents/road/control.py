@@ -93,6 +93,16 @@ def corridor_threats(
     return ahead & (inside | crosses | intruding)
 
 
+def lead_accel(history: dict[str, tuple[float, float]], lead: Lead, time_s: float) -> float:
+    """A lead's acceleration (m/s²) from its last two observed speeds, 0 when first seen;
+    ``history`` (lead id -> (time, speed)) is updated with this observation."""
+    prev = history.get(lead.id)
+    history[lead.id] = (time_s, lead.speed_mps)
+    if prev is None or time_s <= prev[0]:
+        return 0.0
+    return (lead.speed_mps - prev[1]) / (time_s - prev[0])
+
+
 def pick_lead(objects: Objects, mask: np.ndarray, ego_length_m: float) -> Lead | None:
     """The nearest object under ``mask``."""
     if not mask.any():

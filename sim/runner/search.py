@@ -13,8 +13,8 @@ workers.
 Objective (minimised): the robustness of a run, the smallest normalised signed margin over
 its criteria, ``min_k margin_k / scale_k`` with the criterion's ``scale`` where the scenario
 states one, else ``max(|threshold_k|, 1)`` (a margin in the criterion's own units, scaled so
-that criteria of different units compare; fixed, so a
-method's comparisons never change as data arrive); < 0 exactly when a criterion fails. An
+that criteria of different units compare; fixed, so a method's comparisons never change as
+data arrive); < 0 exactly when a criterion fails. An
 equality criterion that holds is left out (its margin is 0 at every pass). With
 ``--criterion ID`` only that criterion counts. Runs that end in error or are invalid have no
 robustness (+inf: the search does not steer towards them) and are reported apart. With
@@ -195,6 +195,19 @@ class Method:
         """The results of the last wave (rows of ``u``, robustness ``f``)."""
 
 
+class HistoryMethod(Method):
+    """A method that steers by every run so far (``seen_u``, ``seen_f``)."""
+
+    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
+        super().__init__(d, wave, rng)
+        self.seen_u: list[np.ndarray] = []
+        self.seen_f: list[float] = []
+
+    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
+        self.seen_u.extend(u)
+        self.seen_f.extend(f.tolist())
+
+
 class RandomSearch(Method):
     def propose(self, n: int) -> np.ndarray:
         return self.rng.random((n, self.d))
@@ -213,7 +226,7 @@ class HaltonSearch(Method):
         return self.engine.random(n)
 
 
-class CrossEntropy(Method):
+class CrossEntropy(HistoryMethod):
     """Cross-entropy method (Rubinstein 1999, as VerifAI's CE sampler uses it for
     falsification): a Gaussian per dimension, refitted after each wave to the elite
     (the lowest-robustness ``CE_ELITE`` share of everything evaluated), smoothed."""
@@ -222,8 +235,6 @@ class CrossEntropy(Method):
         super().__init__(d, wave, rng)
         self.mean = np.full(d, 0.5)
         self.std = np.full(d, 0.5)
-        self.seen_u: list[np.ndarray] = []
-        self.seen_f: list[float] = []
 
     def propose(self, n: int) -> np.ndarray:
         if not self.seen_f:
@@ -231,8 +242,7 @@ class CrossEntropy(Method):
         return np.clip(self.mean + self.std * self.rng.standard_normal((n, self.d)), 0.0, 1.0)
 
     def tell(self, u: np.ndarray, f: np.ndarray) -> None:
-        self.seen_u.extend(u)
-        self.seen_f.extend(f.tolist())
+        super().tell(u, f)
         f_all = np.array(self.seen_f)
         finite = np.flatnonzero(np.isfinite(f_all))
         if finite.size == 0:
@@ -283,16 +293,11 @@ class DifferentialEvolution(Method):
                 self.pop[i], self.fit[i] = u[row], f[row]
 
 
-class GeneticAlgorithm(Method):
+class GeneticAlgorithm(HistoryMethod):
     """A real-coded genetic algorithm: parents by binary tournament on robustness among
     everything run so far, BLX-0.5 blend crossover (Eshelman & Schaffer 1993), Gaussian
     mutation of each coordinate with probability 1/d (σ 0.1 of the range), clipped to the
     cube; a wave is a generation."""
-
-    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
-        super().__init__(d, wave, rng)
-        self.seen_u: list[np.ndarray] = []
-        self.seen_f: list[float] = []
 
     def propose(self, n: int) -> np.ndarray:
         if not self.seen_f:
@@ -310,10 +315,6 @@ class GeneticAlgorithm(Method):
             child = child + flip * GA_SIGMA * self.rng.standard_normal(self.d)
             out.append(np.clip(child, 0.0, 1.0))
         return np.array(out)
-
-    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
-        self.seen_u.extend(u)
-        self.seen_f.extend(f.tolist())
 
 
 class CMAES(Method):
@@ -348,17 +349,12 @@ class CMAES(Method):
         self.cma.tell(list(zip(self.asked, values.tolist(), strict=True)))
 
 
-class BayesianOptimisation(Method):
+class BayesianOptimisation(HistoryMethod):
     """Bayesian optimisation with a Gaussian-process surrogate (sim/runner/surrogate.py).
     After a random first wave, each wave picks from 2,000 seeded random points, alternately
     the lowest lower confidence bound μ − 2σ (exploit: the most likely failures) and the
     largest straddle 1.96σ − |μ| (explore the boundary, Bryan et al. 2005), skipping points
     within ``BO_SPACING`` of those already picked in the wave."""
-
-    def __init__(self, d: int, wave: int, rng: np.random.Generator) -> None:
-        super().__init__(d, wave, rng)
-        self.seen_u: list[np.ndarray] = []
-        self.seen_f: list[float] = []
 
     def propose(self, n: int) -> np.ndarray:
         from sim.runner.surrogate import CLIP, GaussianProcess
@@ -380,10 +376,6 @@ class BayesianOptimisation(Method):
             if not free.any():
                 free[:] = True
         return pool[picked]
-
-    def tell(self, u: np.ndarray, f: np.ndarray) -> None:
-        self.seen_u.extend(u)
-        self.seen_f.extend(f.tolist())
 
 
 MAKERS: dict[str, Callable[[int, int, np.random.Generator], Method]] = {
