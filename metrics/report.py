@@ -254,6 +254,9 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
                 iv = poisson_rate(k, t)
                 rate[unit] = {"estimate": iv.estimate, "low": iv.low, "high": iv.high}
         rates[metric] = rate
+    chosen = _chosen_runs(folder)
+    if chosen:  # a share of passes among chosen runs is no rate: never shown as one
+        summary.update(pass_rate=None, failure_rate_upper_95=None, not_a_rate=chosen)
     summary["exposure"] = exposure
     summary["event_rates"] = rates
 
@@ -432,6 +435,16 @@ def build(folder: Path, runs: dict[str, str] | None = None) -> dict[str, Any]:
         "credibility": credibility,
         # executed evidence: the models against closed forms, at report time
         "verification": _selftest(),
+        # the rate estimate these runs make, when `pground estimate` did (points: the file)
+        "estimate": (
+            {
+                k: v
+                for k, v in json.loads((folder / "estimate.json").read_text()).items()
+                if k != "points"
+            }
+            if (folder / "estimate.json").exists()
+            else None
+        ),
         # the search that made these runs, when `pground search` did
         "search": (
             json.loads((folder / "search.json").read_text())
@@ -1132,6 +1145,86 @@ def _svg_boundary(b: dict[str, Any], units: dict[str, str], size: int = 320) -> 
     )
 
 
+def _chosen_runs(folder: Path) -> str | None:
+    """Why the runs of ``folder`` are no sample of anything (None: they may be)."""
+    if (folder / "search.json").exists():
+        return "the runs were chosen by pground search to find failures"
+    est = folder / "estimate.json"
+    if est.exists() and json.loads(est.read_text()).get("method") != "mc":
+        return (
+            "the runs were drawn by importance or subset sampling; the failure rate over the "
+            "operating distribution is in the estimate section"
+        )
+    return None
+
+
+def _estimate_html(es: dict[str, Any]) -> str:
+    """The failure rate over the operating distribution, apart from every other number."""
+    e = html.escape
+    units = es.get("units") or {}
+    res = es["result"]
+    conf = f"{res['confidence'] * 100:g} %"
+    rows = "".join(
+        f"<tr><td>P({e(name)})</td><td id='estimate-{e(name)}'><b>{_g(d.get('p'))}</b></td>"
+        f"<td>{_g(d.get('low'))} – {_g(d.get('high'))}</td><td>{_g(d.get('rel_error'))}</td>"
+        f"<td>{_g(d.get('equivalent_mc_runs'))}</td><td>{_g(d.get('speedup'))}</td></tr>"
+        for name, d in res["events"].items()
+    )
+
+    def dist(m: dict[str, Any]) -> str:
+        body = json.dumps(m["distribution"], ensure_ascii=False)
+        src = m.get("source") or "<b class='fail'>no source stated</b>"
+        return (
+            f"<tr><td>{e(m['parameter'])}</td><td><code>{e(body)}</code></td>"
+            f"<td>{src if not m.get('source') else e(src)}</td></tr>"
+        )
+
+    cop = es.get("copula")
+    warn = "".join(f"<li>{e(w)}</li>" for w in res.get("warnings", []))
+    method = {
+        "mc": "plain Monte Carlo",
+        "is": "importance sampling (cross-entropy proposal, defensive mixture)",
+        "ss": "subset simulation",
+    }.get(es["method"], es["method"])
+    return (
+        "<h3 id='estimate'>Estimated failure rate over the operating domain</h3>"
+        f"<p><code>pground estimate</code> by <b>{e(method)}</b>, seed {es['seed']}, "
+        f"{res['runs']} runs of {e(str(es.get('agent')))} on family {e(es['family'])} "
+        f"({e(es['scenario'])}). Failure: {e(es['failure'])}. Interval ({conf}): "
+        f"{e(res['interval'])}."
+        + (
+            f" The constraints keep {res['domain_share'] * 100:.2f} % of the distribution; "
+            "the estimate is conditioned on them."
+            if res["domain_share"] < 1
+            else ""
+        )
+        + "</p><table><tr><th>event</th><th>estimate</th>"
+        f"<th>{conf} interval</th><th>relative error</th><th>Monte Carlo runs for the same "
+        f"error</th><th>speed-up</th></tr>{rows}</table>"
+        + (f"<p class='small'>Warnings:</p><ul>{warn}</ul>" if warn else "")
+        + "<p class='small'>Operating distribution (every varied parameter; units: "
+        + e(", ".join(f"{k} in {v}" for k, v in sorted(units.items())) or "SI")
+        + "):</p><table><tr><th>parameter</th><th>distribution</th><th>source</th></tr>"
+        + "".join(dist(m) for m in es["distribution"])
+        + "</table>"
+        + (
+            f"<p class='small'>Dependence: Gaussian copula over {e(', '.join(cop['names']))}, "
+            f"correlation {e(json.dumps(cop['correlation']))} (source: "
+            f"{e(str(cop.get('source') or 'not stated'))}).</p>"
+            if cop
+            else ""
+        )
+        + "<p class='small'>These runs were drawn for this estimate; no search or grid run "
+        "enters it. Every run's parameters, seed and weight or level are in "
+        "<code>estimate.json</code>; <code>pground verify --recompute</code> replays the "
+        "estimate from the stored runs.</p>"
+    )
+
+
+def _g(v: Any) -> str:
+    return "–" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
 def _search_html(sr: dict[str, Any]) -> str:
     """The search that made the runs: how, what it found, its failure modes."""
     e = html.escape
@@ -1244,7 +1337,9 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
     ]
     # 1. summary
     rate_txt = (
-        "–"
+        f"– ({e(s['not_a_rate'])})"
+        if s.get("not_a_rate")
+        else "–"
         if not pr
         else f"{pr['estimate'] * 100:.1f} % (95 % CI "
         f"{pr['low'] * 100:.1f}–{pr['high'] * 100:.1f} %, n = {pr['n']})"
@@ -1260,7 +1355,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         )
         + "</div>"
         + _sampling_html(doc["campaign"].get("sample"))
-        + f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b> (Clopper–Pearson exact interval)."
+        + f"<p>Pass rate: <b id='pass-rate'>{rate_txt}</b>"
+        + (" (Clopper–Pearson exact interval)." if pr else ".")
         + (
             f" With no failure in {pr['n']} runs, the failure probability is below "
             f"<b>{zero:.3g}</b> at 95 % confidence (1 − 0.05<sup>1/n</sup>)."
@@ -1476,6 +1572,8 @@ def render_html(doc: dict[str, Any], folder: Path) -> str:
         )
     # 5. preventability
     ref = s.get("reference_agent")
+    if doc.get("estimate"):
+        parts.append(_estimate_html(doc["estimate"]))
     if doc.get("search"):
         parts.append(_search_html(doc["search"]))
     parts.append("<h2 id='preventability'>5. Preventability</h2>")

@@ -44,6 +44,11 @@ class Summary(_M):
     reference_agent: str | None
     pass_rate: PassRate | None
     failure_rate_upper_95: Number = Field(description="1 − 0.05^(1/n) when no run failed")
+    not_a_rate: str | None = Field(
+        None,
+        description="why pass_rate is left out: the runs were chosen by a search or by "
+        "importance/subset sampling, so their share of passes is no rate of anything",
+    )
     exposure: dict[str, float] = Field(description="km, hours, encounters")
     event_rates: dict[str, EventRate]
 
@@ -193,6 +198,13 @@ class Report(_M):
         None,
         description="the step-size study of `--convergence` (convergence.json): runs re-run "
         "at dt/2 and dt/4, verdicts and key metrics, the step-size sensitive ones",
+    )
+    estimate: dict[str, Any] | None = Field(
+        None,
+        description="`pground estimate` in this folder (estimate.json without its points): "
+        "method, seed, the operating distribution with sources, the proposal or levels, the "
+        "estimate of each event with its interval, relative error, equivalent Monte Carlo "
+        "runs and warnings; every point and weight is in estimate.json",
     )
     search: dict[str, Any] | None = Field(
         None,

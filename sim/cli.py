@@ -395,6 +395,134 @@ def cmd_search(args: argparse.Namespace, out: Console) -> int:
     return EXIT_FAIL if result.failures else EXIT_PASS
 
 
+def cmd_estimate(args: argparse.Namespace, out: Console) -> int:
+    from sim.runner.campaign import run_campaign
+    from sim.runner.estimate import check_estimate_args, run_estimate
+
+    target = None if args.target_rel_error == 0 else args.target_rel_error
+    check_estimate_args(
+        args.method, args.budget, target, args.confidence, args.wave, args.level_size
+    )
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be positive")
+    if args.max_rate is not None and not 0 < args.max_rate < 1:
+        raise UsageError(f"--max-rate {args.max_rate}: must be between 0 and 1")
+    _check_agents(args, [args.agent, args.reference])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(args.out) if args.out else Path("estimates") / f"{Path(args.suite).stem}-{stamp}"
+
+    def campaign(suite: Any, *, resume: bool, force: bool) -> Any:
+        options = {**_campaign_options(args, out), "progress": False}
+        return run_campaign(suite, folder, resume=resume, force=force, **options)
+
+    session: Any = contextlib.nullcontext()
+    if args.executor == "dask":
+        from sim.runner.campaign import dask_session
+
+        session = dask_session(args.workers, args.scheduler)  # one cluster for every wave
+    with session, _estimate_progress(out, args.budget, not args.no_progress) as tick:
+
+        def counted(suite: Any, *, resume: bool, force: bool) -> Any:
+            summary = campaign(suite, resume=resume, force=force)
+            tick(sum(1 for j in suite.entries if j.role == "sut"))
+            return summary
+
+        result = run_estimate(
+            args.suite,
+            folder,
+            method=args.method,
+            budget=args.budget,
+            target=target,
+            confidence=args.confidence,
+            wave=args.wave,
+            level_size=args.level_size,
+            seed=args.seed,
+            family=args.family,
+            agent=args.agent,
+            entity=args.entity,
+            reference=args.reference,
+            campaign=counted,
+            resume=args.resume,
+            force=args.force,
+        )
+    if result.interrupted:
+        out.print(f"interrupted: run the same command with --resume --out {folder}")
+        return result.summary.exit_code if result.summary else EXIT_ERROR
+    doc = json.loads((folder / "estimate.json").read_text())["result"]
+    _print_estimate(result, doc, out)
+    from metrics.report import write
+
+    paths = write(folder)  # digest.json then covers estimate.json
+    out.print(f"report: {paths['html']}  (also report.json, junit.xml)")
+    high = doc["events"]["fail"].get("high")
+    if args.max_rate is not None:
+        if high is None or high > args.max_rate:
+            out.print(
+                f"[red]the failure rate is not shown to be below {args.max_rate:g}[/] "
+                f"(upper {doc['confidence'] * 100:g} % bound {_fmt(high)})"
+            )
+            return EXIT_FAIL
+        out.print(f"[green]the failure rate is below {args.max_rate:g}[/] at the stated confidence")
+    return EXIT_PASS
+
+
+@contextlib.contextmanager
+def _estimate_progress(out: Console, budget: int, enabled: bool) -> Any:
+    """One line per wave on stderr: runs so far of the budget, rate, elapsed."""
+    t0 = time.monotonic()
+
+    def tick(n: int) -> None:
+        if enabled:
+            dt = time.monotonic() - t0
+            print(
+                f"  [{n}/{budget} runs at most]  {n / max(dt, 1e-9):.1f} runs/s  {dt:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    yield tick
+
+
+def _print_estimate(result: Any, doc: dict[str, Any], out: Console) -> None:
+    t = Table(
+        title=f"estimate {result.out} ({result.method}, seed {result.seed}): "
+        f"P over the operating distribution of {result.dist.family}",
+        title_justify="left",
+    )
+    for col in (
+        "event",
+        "P",
+        f"{doc['confidence'] * 100:g} % interval",
+        "rel. error",
+        "MC runs for it",
+        "speed-up",
+    ):
+        t.add_column(col)
+    for name, e in doc["events"].items():
+        t.add_row(
+            name,
+            _fmt(e.get("p")),
+            f"{_fmt(e.get('low'))} – {_fmt(e.get('high'))}",
+            _fmt(e.get("rel_error")),
+            _fmt(e.get("equivalent_mc_runs")),
+            _fmt(e.get("speedup")),
+        )
+    out.print(t)
+    out.print(
+        f"{doc['runs']} runs of the system"
+        + (f", {doc['reference_runs']} of the reference" if doc["reference_runs"] else "")
+        + f"; interval: {doc['interval']}"
+        + (
+            f"; constraints keep {doc['domain_share'] * 100:.2f} % of the distribution"
+            if doc["domain_share"] < 1
+            else ""
+        )
+    )
+    for w in doc["warnings"]:
+        out.print(f"[yellow]warning[/]: {w}")
+    out.print(f"every run and weight: {result.out / 'estimate.json'}")
+
+
 def _print_search(result: Any, out: Console) -> None:
     from metrics.report import param_text
 
@@ -1266,6 +1394,72 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--keep-logs", **KEEP_LOGS)
     se.add_argument("--job-timeout", type=float, metavar="SECONDS", help="wall-clock limit per run")
     se.add_argument("--no-progress", action="store_true", help="no progress output")
+
+    es = command(
+        "estimate",
+        cmd_estimate,
+        "estimate the failure probability over a suite's operating distribution",
+        "P(fail) over the distribution a suite entry's sample: block declares (every varied "
+        "parameter needs one; a copula or weighted coupled rows may couple them): plain "
+        "Monte Carlo (mc), importance sampling with a cross-entropy-fitted proposal and a "
+        "defensive mixture (is), or subset simulation on the robustness margin (ss). Runs "
+        "go into --out as a campaign; estimate.json stores every point with its weight or "
+        "level, and `pground verify --recompute` replays the estimate. Exit 0 when done "
+        "(with --max-rate: 1 when the upper bound exceeds it), 2 on bad input.",
+    )
+    es.add_argument("suite", help="suite file whose entry declares the operating distribution")
+    agent_opts(es)
+    es.add_argument("--method", default="is", metavar="NAME", help="mc, is (default) or ss")
+    es.add_argument(
+        "--budget", type=int, default=10_000, metavar="N", help="most runs (default 10000)"
+    )
+    es.add_argument(
+        "--target-rel-error",
+        type=float,
+        default=0.2,
+        metavar="D",
+        help="stop at this relative error (coefficient of variation; default 0.2; 0: use "
+        "the whole budget)",
+    )
+    es.add_argument(
+        "--confidence", type=float, default=0.95, metavar="C", help="interval level (0.95)"
+    )
+    es.add_argument(
+        "--max-rate",
+        type=float,
+        metavar="P",
+        help="exit 1 unless the interval's upper end is below P (a release gate)",
+    )
+    es.add_argument("--seed", type=int, default=0, metavar="S", help="estimate seed (default 0)")
+    es.add_argument("--family", metavar="NAME", help="which varied entry (when several)")
+    es.add_argument(
+        "--reference",
+        metavar="SPEC",
+        help="also estimate P(preventable fail): each failure re-run with this agent",
+    )
+    es.add_argument(
+        "--level-size",
+        type=int,
+        metavar="N",
+        help="runs per cross-entropy level (is: 500) or per subset level (ss: 1000)",
+    )
+    es.add_argument(
+        "--wave", type=int, default=100, metavar="K", help="runs per wave (mc, is; default 100)"
+    )
+    es.add_argument("--out", metavar="DIR", help="folder (default: estimates/<suite>-<time>)")
+    es.add_argument(
+        "--executor",
+        choices=("processes", "serial", "dask"),
+        default="processes",
+        help="where runs go (dask: one cluster for the whole estimate)",
+    )
+    es.add_argument("--workers", type=int, metavar="N", help="worker processes (default: CPUs)")
+    es.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address")
+    es.add_argument("--resume", action="store_true", help="continue the estimate in --out")
+    es.add_argument("--force", action="store_true", help="start the estimate in --out over")
+    es.add_argument("--keep-logs", **KEEP_LOGS)
+    es.add_argument("--job-timeout", type=float, metavar="SECONDS", help="wall-clock limit per run")
+    es.add_argument("--no-progress", action="store_true", help="no progress output")
 
     rp = command(
         "report",

@@ -39,7 +39,17 @@ import yaml
 
 from sim.errors import UsageError
 from sim.runner.suite import Job, Suite, SuiteEntryModel, SuiteModel, load_suite
-from sim.runner.variation import Choice, LogNormal, Normal, RangeAxis, Uniform, ValuesAxis, si
+from sim.runner.variation import (
+    Choice,
+    Empirical,
+    LogNormal,
+    Normal,
+    RangeAxis,
+    Uniform,
+    ValuesAxis,
+    empirical_table,
+    si,
+)
 from sim.scenario import expr
 from sim.scenario.yamlio import load_with_lines
 
@@ -151,6 +161,9 @@ def _sampled(path: Path, name: str, dist: Any) -> Dimension:
     if isinstance(dist, Choice):
         values = list(dist.choice)
         return Dimension(name, choices=tuple({name: si(v)} for v in values))
+    if isinstance(dist, Empirical):  # the range the observations span
+        values, _ = empirical_table(dist.empirical, path.parent)
+        return Dimension(name, float(values[0]), float(values[-1]))
     kind = "log-normal" if isinstance(dist, LogNormal) else "unbounded normal"
     raise UsageError(
         f"{path}: {name}: a {kind} parameter has no bounds to search; give it a range "

@@ -300,7 +300,7 @@ def _entry_jobs(
             f"{where}: {file.name} has no parameter '{unknown[0]}'."
             f"{suggest(unknown[0], params)} Parameters: {', '.join(sorted(params)) or 'none'}"
         )
-    combos = expand(spec, where)
+    combos = expand(spec, where, suite_path.parent)
     if not combos:
         raise ScenarioError(f"{where}: the constraints leave no run")
     from sim.scenario.load import override_problem

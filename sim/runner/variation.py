@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -42,6 +43,11 @@ def si(value: Value) -> Value:
         return parse_any(value)
     except ValueError:
         return value
+
+
+#: Where a distribution comes from (a traffic study, a regulation, an assumption): an
+#: estimate of a failure rate is only as good as the operating distribution it integrates.
+SOURCE = Field(None, description="where this distribution comes from (study, regulation, ...)")
 
 
 class RangeAxis(StrictModel):
@@ -72,6 +78,10 @@ class ValuesAxis(StrictModel):
 class Coupled(StrictModel):
     names: list[str] = Field(min_length=2)
     values: list[list[Value]] = Field(min_length=1)
+    weights: list[float] | None = Field(
+        None, description="probability of each row (pground estimate draws rows by them)"
+    )
+    source: str | None = SOURCE
 
     @model_validator(mode="after")
     def _widths(self) -> Coupled:
@@ -80,11 +90,20 @@ class Coupled(StrictModel):
             raise ValueError(
                 f"values[{bad[0]}] has {len(self.values[bad[0]])} items for {len(self.names)} names"
             )
+        if self.weights is not None and (
+            len(self.weights) != len(self.values)
+            or any(w < 0 or not math.isfinite(w) for w in self.weights)
+            or sum(self.weights) <= 0
+        ):
+            raise ValueError(
+                f"weights: one non-negative weight per row ({len(self.values)}), positive sum"
+            )
         return self
 
 
 class Uniform(StrictModel):
     uniform: tuple[Value, Value]
+    source: str | None = SOURCE
 
 
 class NormalSpec(StrictModel):
@@ -96,6 +115,7 @@ class NormalSpec(StrictModel):
 
 class Normal(StrictModel):
     normal: NormalSpec
+    source: str | None = SOURCE
 
 
 class LogNormalSpec(StrictModel):
@@ -105,15 +125,58 @@ class LogNormalSpec(StrictModel):
 
 class LogNormal(StrictModel):
     lognormal: LogNormalSpec
+    source: str | None = SOURCE
 
 
 class Choice(StrictModel):
     choice: list[Value] | dict[str, float] = Field(
         description="equally likely values, or value: weight"
     )
+    source: str | None = SOURCE
 
 
-Distribution = Uniform | Normal | LogNormal | Choice
+class EmpiricalSpec(StrictModel):
+    file: str = Field(description="CSV file with a header row, relative to the suite file")
+    column: str = Field(description="the column of observed values")
+    weight: str | None = Field(None, description="a column of non-negative weights")
+    unit: str | None = Field(None, description="the unit the values are in, e.g. km/h")
+
+
+class Empirical(StrictModel):
+    """The empirical distribution of observed values (each row equally likely, or weighted):
+    its quantile function is the step function of the sorted values."""
+
+    empirical: EmpiricalSpec
+    source: str | None = SOURCE
+
+
+Distribution = Uniform | Normal | LogNormal | Choice | Empirical
+
+
+class Copula(StrictModel):
+    """Dependence between sampled parameters: a Gaussian copula with this correlation
+    matrix (of the normal scores; each parameter keeps its own distribution)."""
+
+    names: list[str] = Field(min_length=2)
+    correlation: list[list[float]]
+    source: str | None = SOURCE
+
+    @model_validator(mode="after")
+    def _matrix(self) -> Copula:
+        r = np.array(self.correlation, dtype=float)
+        k = len(self.names)
+        if r.shape != (k, k):
+            raise ValueError(f"correlation must be {k}×{k} (one row and column per name)")
+        if len(set(self.names)) != k:
+            raise ValueError("names repeat")
+        if not np.allclose(r, r.T) or not np.allclose(np.diag(r), 1.0) or (np.abs(r) > 1).any():
+            raise ValueError("correlation must be symmetric with a unit diagonal, |r| <= 1")
+        if np.linalg.eigvalsh(r).min() <= 1e-10:
+            raise ValueError("correlation must be positive definite")
+        return self
+
+    def cholesky(self) -> np.ndarray:
+        return np.linalg.cholesky(np.array(self.correlation, dtype=float))
 
 
 class Sample(StrictModel):
@@ -121,6 +184,15 @@ class Sample(StrictModel):
     method: Literal["random", "lhs", "sobol", "halton"] = "random"
     seed: int = Field(0, ge=0)
     parameters: dict[str, Distribution] = Field(min_length=1)
+    copula: Copula | None = None
+
+    @model_validator(mode="after")
+    def _copula_names(self) -> Sample:
+        if self.copula is not None:
+            unknown = [n for n in self.copula.names if n not in self.parameters]
+            if unknown:
+                raise ValueError(f"copula names '{unknown[0]}', which is not sampled here")
+        return self
 
 
 class Variation(StrictModel):
@@ -157,13 +229,19 @@ def display_units(var: Variation) -> dict[str, str]:
                 note(name, v)
     if var.sample:
         for name, dist in var.sample.parameters.items():
-            for v in dist.model_dump().values():
-                for x in v if isinstance(v, list) else [v]:
+            if isinstance(dist, Empirical):
+                if dist.empirical.unit and name not in out:
+                    out[name] = dist.empirical.unit
+                continue
+            for key, v in dist.model_dump(exclude={"source"}).items():
+                if isinstance(v, dict):  # a choice's keys are values; a normal's values
+                    v = list(v) if key == "choice" else list(v.values())
+                for x in v if isinstance(v, list | tuple) else [v]:
                     note(name, x)
     return out
 
 
-def expand(var: Variation, where: str) -> list[dict[str, Value]]:
+def expand(var: Variation, where: str, base: Path | None = None) -> list[dict[str, Value]]:
     """Concrete parameter sets of ``var`` (before repetitions), constraints applied.
     ``where`` prefixes error messages (file:line: path)."""
     axes: list[list[dict[str, Value]]] = []
@@ -190,7 +268,7 @@ def expand(var: Variation, where: str) -> list[dict[str, Value]]:
         )
     combos = [{k: v for part in p for k, v in part.items()} for p in itertools.product(*axes)]
     if var.sample is not None:
-        samples = draw(var.sample, where)
+        samples = draw(var.sample, where, base)
         combos = [{**c, **s} for c in combos for s in samples]
     fixed = {k: si(v) for k, v in var.set.items()}
     combos = [{**fixed, **c} for c in combos]
@@ -206,10 +284,11 @@ def expand(var: Variation, where: str) -> list[dict[str, Value]]:
     return combos
 
 
-def draw(sample: Sample, where: str) -> list[dict[str, Value]]:
+def draw(sample: Sample, where: str, base: Path | None = None) -> list[dict[str, Value]]:
     """``sample.n`` points: unit-cube points by the method, then each coordinate through the
-    inverse CDF of its parameter's distribution (dimensions in sorted name order)."""
-    from scipy.stats import norm, qmc, truncnorm
+    inverse CDF of its parameter's distribution (dimensions in sorted name order; a copula
+    couples their normal scores first)."""
+    from scipy.stats import qmc
 
     names = sorted(sample.parameters)
     d, n = len(names), sample.n
@@ -223,36 +302,97 @@ def draw(sample: Sample, where: str) -> list[dict[str, Value]]:
         u = engine.random_base2(m)[:n]  # balanced in powers of two; the first n are kept
     else:
         u = qmc.Halton(d=d, scramble=True, seed=np.random.default_rng(sample.seed)).random(n)
-    cols: dict[str, list[Value]] = {}
-    for k, name in enumerate(names):
-        dist, x = sample.parameters[name], u[:, k]
-        try:
-            if isinstance(dist, Uniform):
-                lo, hi = (_num(v, name) for v in dist.uniform)
-                cols[name] = list(lo + x * (hi - lo))
-            elif isinstance(dist, Normal):
-                p = dist.normal
-                mean, std = _num(p.mean, name), _num(p.std, name)
-                lo = -np.inf if p.min is None else (_num(p.min, name) - mean) / std
-                hi = np.inf if p.max is None else (_num(p.max, name) - mean) / std
-                cols[name] = list(truncnorm.ppf(x, lo, hi, loc=mean, scale=std))
-            elif isinstance(dist, LogNormal):
-                p = dist.lognormal
-                cols[name] = list(np.exp(p.mu + p.sigma * norm.ppf(x)))
-            else:
-                options = dist.choice
-                vals = list(options) if isinstance(options, dict) else options
-                w = np.array(
-                    list(options.values()) if isinstance(options, dict) else [1.0] * len(vals),
-                    dtype=float,
-                )
-                if (w < 0).any() or w.sum() <= 0:
-                    raise ValueError("weights must be non-negative with a positive sum")
-                idx = np.searchsorted(np.cumsum(w) / w.sum(), x, side="right")
-                cols[name] = [si(vals[min(i, len(vals) - 1)]) for i in idx]
-        except ValueError as exc:
-            raise ScenarioError(f"{where}.sample.parameters.{name}: {exc}") from None
+    if sample.copula is not None:
+        from scipy.special import ndtr, ndtri
+
+        idx = [names.index(c) for c in sample.copula.names]
+        u[:, idx] = ndtr(ndtri(np.clip(u[:, idx], U_MIN, U_MAX)) @ sample.copula.cholesky().T)
+    cols = {
+        name: quantile(sample.parameters[name], u[:, k], f"{where}.sample.parameters.{name}", base)
+        for k, name in enumerate(names)
+    }
     return [{name: _plain(cols[name][i]) for name in names} for i in range(n)]
+
+
+#: unit-cube coordinates are kept off 0 and 1 (an infinite quantile of a normal or a
+#: log-normal); beyond 8.2 standard deviations, so no probability of note is cut
+U_MIN, U_MAX = 1e-16, 1.0 - 2.0**-53
+
+
+def quantile(dist: Any, u: np.ndarray, where: str, base: Path | None = None) -> list[Value]:
+    """The values of ``dist`` at probabilities ``u`` (its inverse CDF); ``where`` prefixes
+    errors and ``base`` is the folder an empirical table's file is relative to."""
+    from scipy.stats import norm, truncnorm
+
+    x = np.clip(u, U_MIN, U_MAX)
+    name = where.rsplit(".", 1)[-1]
+    try:
+        if isinstance(dist, Uniform):
+            lo, hi = (_num(v, name) for v in dist.uniform)
+            return list(lo + x * (hi - lo))
+        if isinstance(dist, Normal):
+            p = dist.normal
+            mean, std = _num(p.mean, name), _num(p.std, name)
+            lo = -np.inf if p.min is None else (_num(p.min, name) - mean) / std
+            hi = np.inf if p.max is None else (_num(p.max, name) - mean) / std
+            return list(truncnorm.ppf(x, lo, hi, loc=mean, scale=std))
+        if isinstance(dist, LogNormal):
+            p = dist.lognormal
+            return list(np.exp(p.mu + p.sigma * norm.ppf(x)))
+        if isinstance(dist, Empirical):
+            values, w = empirical_table(dist.empirical, base)
+            return [float(v) for v in values[_steps(w, x)]]
+        options = dist.choice
+        vals = list(options) if isinstance(options, dict) else options
+        w = np.array(
+            list(options.values()) if isinstance(options, dict) else [1.0] * len(vals),
+            dtype=float,
+        )
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError("weights must be non-negative with a positive sum")
+        return [si(vals[i]) for i in _steps(w, x)]
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _steps(w: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index of the category each probability falls in (weights ``w``)."""
+    idx = np.searchsorted(np.cumsum(w) / w.sum(), u, side="right")
+    return np.minimum(idx, len(w) - 1)
+
+
+def empirical_table(spec: EmpiricalSpec, base: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted values (SI) and weights of an empirical table (ValueError names the row)."""
+    import csv
+
+    path = (base or Path(".")) / spec.file
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not rows or spec.column not in rows[0]:
+        have = ", ".join(rows[0]) if rows else "no rows"
+        raise ValueError(f"{path} has no column '{spec.column}' (columns: {have})")
+    if spec.weight is not None and spec.weight not in rows[0]:
+        raise ValueError(f"{path} has no weight column '{spec.weight}'")
+    values, weights = [], []
+    for k, row in enumerate(rows, 2):
+        try:
+            text = row[spec.column].strip()
+            v = parse_any(f"{text} {spec.unit}" if spec.unit else text)
+            w = float(row[spec.weight]) if spec.weight else 1.0
+        except (ValueError, TypeError, AttributeError):
+            raise ValueError(f"{path}:{k}: {spec.column} is not a number") from None
+        if not (math.isfinite(v) and math.isfinite(w) and w >= 0):
+            raise ValueError(f"{path}:{k}: a value or weight is not finite and non-negative")
+        values.append(v)
+        weights.append(w)
+    order = np.argsort(values, kind="stable")
+    w = np.array(weights)[order]
+    if w.sum() <= 0:
+        raise ValueError(f"{path}: the weights sum to 0")
+    return np.array(values)[order], w
 
 
 def _num(v: Value, name: str) -> float:

@@ -175,6 +175,17 @@ def verify(
         _rerun(rows, rerun, seed, res, base, allow_file_agents)
     if recompute:
         _recompute(folder, rows, res, base)
+        if (folder / "estimate.json").exists():
+            from sim.runner.estimate import recompute as recompute_estimate
+
+            # replayed from the stored runs (each compared with its log above)
+            problems = recompute_estimate(folder, {str(r["job_id"]): r for r in rows})
+            res.problems.extend(problems)
+            if not problems:
+                res.notes.append(
+                    "estimate.json: every point, weight and the estimate replayed from the "
+                    "stored runs"
+                )
     return res
 
 
