@@ -479,6 +479,7 @@ def write_record(result: EstimateResult) -> dict[str, Any]:
             for p in result.points
         ],
     }
+    result.out.mkdir(parents=True, exist_ok=True)
     (result.out / "estimate.json").write_text(json.dumps(doc, indent=1) + "\n")
     return doc
 
