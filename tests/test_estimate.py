@@ -275,7 +275,8 @@ def test_same_seed_same_estimate_on_1_or_2_workers_and_after_an_interrupt(tmp_pa
             r"s\.yaml:6: scenarios\[0\]\.grid\.time_gap: a grid axis is a test matrix",
         ),
         (
-            "    coupled:\n      - names: [ego_speed, time_gap]\n        values: [[20, 1], [30, 2]]\n",
+            "    coupled:\n      - names: [ego_speed, time_gap]\n"
+            "        values: [[20, 1], [30, 2]]\n",
             [],
             r"s\.yaml:6: scenarios\[0\]\.coupled\[0\]: a coupled set needs weights",
         ),
