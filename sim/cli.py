@@ -804,7 +804,7 @@ def _search_columns(folder: Path) -> dict[str, dict[str, Any]]:
     reference's verdict and the parameters in the suite's units; {} for a campaign."""
     path = folder / "search.json"
     if not path.exists():
-        return {}
+        return _estimate_columns(folder)
     from metrics.report import param_text
 
     doc = json.loads(path.read_text())
@@ -822,6 +822,25 @@ def _search_columns(folder: Path) -> dict[str, dict[str, Any]]:
                 "search.params": shown,
             }
     return out
+
+
+def _estimate_columns(folder: Path) -> dict[str, dict[str, Any]]:
+    """An estimate folder's columns per job id (from estimate.json): the stage (mc, ce-k,
+    is, ss-k), the log likelihood-ratio weight (is), the subset chain, the robustness."""
+    path = folder / "estimate.json"
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    return {
+        p["job_id"]: {
+            "estimate.stage": p.get("stage"),
+            "estimate.log_weight": p.get("log_weight"),
+            "estimate.chain": p.get("chain"),
+            "estimate.robustness": p.get("g"),
+        }
+        for p in doc.get("points") or []
+        if p.get("job_id")
+    }
 
 
 def cmd_results(args: argparse.Namespace, out: Console) -> int:
@@ -1441,7 +1460,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--level-size",
         type=int,
         metavar="N",
-        help="runs per cross-entropy level (is: 500) or per subset level (ss: 1000)",
+        help="runs per cross-entropy level (is: 300) or per subset level (ss: 1000)",
     )
     es.add_argument(
         "--wave", type=int, default=100, metavar="K", help="runs per wave (mc, is; default 100)"

@@ -288,7 +288,7 @@ def test_same_seed_same_estimate_on_1_or_2_workers_and_after_an_interrupt(tmp_pa
         (
             "    sample: {n: 5, parameters: {time_gap: {uniform: [1 s, 2 s], source: x}}}\n",
             ["--method", "is", "--budget", "300"],
-            r"--budget 300 is below the 600 runs importance sampling needs",
+            r"--budget 300 is below the 400 runs importance sampling needs",
         ),
     ],
 )

@@ -386,7 +386,7 @@ def _rows(out: Path) -> dict[str, dict[str, Any]]:
         store.close()
 
 
-LEVEL_SIZE = {"mc": 0, "is": 500, "ss": 1000}
+LEVEL_SIZE = {"mc": 0, "is": 300, "ss": 1000}
 
 
 # ---------------------------------------------------------------------------- the record

@@ -191,7 +191,7 @@ class ImportanceSampling(Estimator):
         "effective sample size"
     )
 
-    def __init__(self, d: int, rng: np.random.Generator, *, level_size: int = 500, **kw: Any):
+    def __init__(self, d: int, rng: np.random.Generator, *, level_size: int = 300, **kw: Any):
         super().__init__(d, rng, **kw)
         if self.budget < level_size + self.wave:
             raise UsageError(
@@ -545,7 +545,7 @@ class SubsetSimulation(Estimator):
         "including each level's chain correlation factor γ_j"
     )
 
-    def __init__(self, d: int, rng: np.random.Generator, *, level_size: int = 500, **kw: Any):
+    def __init__(self, d: int, rng: np.random.Generator, *, level_size: int = 1000, **kw: Any):
         super().__init__(d, rng, **kw)
         first = level_size + level_size - max(1, round(SS_P0 * level_size))
         if self.budget < first:
