@@ -73,12 +73,22 @@ def stopping():
     return ev, float(norm.cdf(-m / math.sqrt(s_d**2 + 4 * s_v**2 + s_a**2)))
 
 
+def two_modes(b1: float, b2: float):
+    def ev(z, tags):
+        g = np.minimum(b1 - z[:, 0], b2 + z[:, 1])
+        return g, {"fail": g < 0}
+
+    return ev, float(norm.sf(b1) + norm.sf(b2))
+
+
 PROBLEMS = {
     "linear 1e-3": (2, *linear(3.090)),
     "linear 1e-4": (2, *linear(3.719)),
     "stopping (log-normal)": (3, *stopping()),
     "series 1e-3": (2, *series(3.29)),
     "series 1e-4": (2, *series(3.89)),
+    "two modes 1.3e-3 (3-D)": (3, *two_modes(3.09, 3.4)),
+    "two modes 1.1e-4 (3-D)": (3, *two_modes(3.8, 3.9)),
 }
 
 

@@ -5,13 +5,15 @@ normal coordinates ``z`` (sim/runner/estimate.py builds T from a suite's ``sampl
 declarations), so one set of estimators serves every scenario:
 
 - ``MonteCarlo``: z ~ N(0, I); p̂ = k/n with the exact Clopper–Pearson interval.
-- ``ImportanceSampling``: a Gaussian proposal N(μ, diag σ²) fitted by the multilevel
-  cross-entropy method (Rubinstein & Kroese 2004, ch. 3; the "CE-IS" of Kurtz & Song 2013
-  with one Gaussian): each level draws ``level_size`` points, takes the ρ-quantile γ of the
-  performance g (0 once ≥ ρ of them fail), and refits μ, σ to the points below γ weighted
-  by φ(z)/q(z). The estimate then samples the defensive mixture q = α φ + (1 − α) N(μ, σ²)
-  (Hesterberg 1995; weights are at most 1/α): p̂ = mean(w·1_F), its standard error from the
-  sample variance of w·1_F (the delta method for a mean), Kish's effective sample size.
+- ``ImportanceSampling``: a Gaussian-mixture proposal Σ π_k N(μ_k, diag σ_k²) fitted by
+  the multilevel cross-entropy method (Rubinstein & Kroese 2004, ch. 3; the mixture "CE-IS"
+  of Kurtz & Song 2013): each level draws ``level_size`` points, and per component takes the
+  ρ-quantile γ_k of the performance g among its own points (0 once ≥ ρ of them fail) and
+  refits it to the points below γ_k weighted by φ(z)/q(z), split into one component per
+  failure mode (single-linkage groups). The estimate then samples the defensive mixture
+  q = α φ + (1 − α) Σ π_k N_k (Hesterberg 1995; weights are at most 1/α) with the spreads
+  widened: p̂ = mean(w·1_F), its standard error from the sample variance of w·1_F (the
+  delta method for a mean), Kish's effective sample size.
 - ``SubsetSimulation``: Au & Beck (2001). Level 0 is Monte Carlo; each further level keeps
   the p0 share of lowest-g points as seeds and grows Markov chains conditional on g ≤ b by
   the conditional-sampling (preconditioned Crank–Nicolson) proposal z' = ρz + √(1−ρ²)ξ, which
@@ -49,6 +51,10 @@ CE_RHO, IS_ALPHA, CE_MAX_LEVELS = 0.1, 0.1, 20
 #: was then underestimated (measured on Φ(−3.72), 300 seeds: 86 % interval coverage, −2.6 %
 #: bias unwidened; 96 %, +0.3 % at 1.5, with the same runs)
 IS_WIDEN = 1.5
+#: failure modes: elite points within MODE_LINK of each other (in z, largest coordinate
+#: difference) are one mode, a mode of fewer than MODE_MIN points joins its nearest one; a
+#: component's spread is at least CE_MIN_STD
+MODE_LINK, MODE_MIN, CE_MIN_STD, MAX_MODES = 1.0, 3, 0.2, 4
 #: subset simulation: conditional probability per level, first chain step, target acceptance
 SS_P0, SS_STEP, SS_ACCEPT, SS_MAX_LEVELS = 0.1, 0.8, 0.44, 25
 #: diagnostics: too few effective failure samples; one failure carrying this share of weight
@@ -200,7 +206,8 @@ class ImportanceSampling(Estimator):
                 f"--level-size) and one estimation wave ({self.wave}, --wave)"
             )
         self.level_size = level_size
-        self.mean, self.std = np.zeros(d), np.ones(d)
+        # the proposal: a Gaussian mixture (weights, means, standard deviations per component)
+        self.pi, self.mean, self.std = np.ones(1), np.zeros((1, d)), np.ones((1, d))
         self.levels: list[dict[str, Any]] = []
         self.adapting = True
         self.z: list[np.ndarray] = []
@@ -208,26 +215,41 @@ class ImportanceSampling(Estimator):
         self.ev: dict[str, list[np.ndarray]] = {}
         self._pending: np.ndarray | None = None
         self.planned: int | None = None
+        self.gammas: list[float] = []  # each mode's last threshold
+        self._comp = np.zeros(0, dtype=int)
+
+    def _weights(self) -> np.ndarray:
+        """Component probabilities: equal while adapting (each mode gets its share of a
+        level), by probability mass for the estimate."""
+        return np.full(len(self.pi), 1 / len(self.pi)) if self.adapting else self.pi
+
+    def _log_mix(self, z: np.ndarray) -> np.ndarray:
+        parts = [
+            math.log(p) + log_normal_pdf(z, m, s)
+            for p, m, s in zip(self._weights(), self.mean, self.std, strict=True)
+        ]
+        return np.logaddexp.reduce(np.array(parts), axis=0)
 
     def _log_q(self, z: np.ndarray) -> np.ndarray:
         return np.logaddexp(
-            math.log(IS_ALPHA) + log_phi(z),
-            math.log(1 - IS_ALPHA) + log_normal_pdf(z, self.mean, self.std),
+            math.log(IS_ALPHA) + log_phi(z), math.log(1 - IS_ALPHA) + self._log_mix(z)
         )
+
+    def _draw_mix(self, n: int) -> np.ndarray:
+        w = self._weights()
+        comp = np.minimum(np.searchsorted(np.cumsum(w), self.rng.random(n)), len(w) - 1)
+        self._comp = comp
+        return self.mean[comp] + self.std[comp] * self.rng.standard_normal((n, self.d))
 
     def ask(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
         if self.adapting:
             n = self.level_size
-            z = self.mean + self.std * self.rng.standard_normal((n, self.d))
+            z = self._draw_mix(n)
             tag = {"stage": f"ce-{len(self.levels) + 1}"}
         else:
             n = min(self.wave, self.budget - self.used)
             nominal = self.rng.random(n) < IS_ALPHA
-            z = np.where(
-                nominal[:, None],
-                self.rng.standard_normal((n, self.d)),
-                self.mean + self.std * self.rng.standard_normal((n, self.d)),
-            )
+            z = np.where(nominal[:, None], self.rng.standard_normal((n, self.d)), self._draw_mix(n))
             tag = {"stage": "is"}
         self.used += n
         self._pending = z
@@ -272,34 +294,68 @@ class ImportanceSampling(Estimator):
             return self.budget
         return max(n, math.ceil(n * (pilot.rel_error / self.target) ** 2))
 
+    def _proposal(self) -> dict[str, Any]:
+        return {
+            "weights": self.pi.tolist(),
+            "means": self.mean.tolist(),
+            "stds": self.std.tolist(),
+        }
+
     def _adapt(self, z: np.ndarray, g: np.ndarray, fail: np.ndarray) -> None:
-        n = len(g)
-        k = max(1, math.ceil(CE_RHO * n))
-        gamma = float(np.sort(g)[k - 1])
-        level = {"proposal_mean": self.mean.tolist(), "proposal_std": self.std.tolist()}
-        if not math.isfinite(gamma):
-            self.warnings.append(
-                f"cross-entropy level {len(self.levels) + 1}: fewer than {k} of {n} runs have "
-                "a margin; the proposal stays where it is"
-            )
-            self.levels.append({**level, "gamma": None, "elite": 0})
-            self._estimate_next()
-            return
-        elite = fail if gamma <= 0 else g <= gamma
-        logw = log_phi(z[elite]) - log_normal_pdf(z[elite], self.mean, self.std)
+        """One cross-entropy level per mode: each component's own points give its
+        ρ-quantile γ_k (0 once ρ of them fail) and its elite, refitted (and split where the
+        elite falls apart into modes). A global quantile let the mode that was further from
+        failing lose every elite point and vanish (measured: 61 % coverage on two modes)."""
+        comp = self._comp
+        logw = log_phi(z) - self._log_mix(z)
         w = np.exp(logw - logw.max())
-        mean = (w[:, None] * z[elite]).sum(0) / w.sum()
-        var = (w[:, None] * (z[elite] - mean) ** 2).sum(0) / w.sum()
-        self.levels.append({**level, "gamma": max(gamma, 0.0), "elite": int(elite.sum())})
-        stalled = len(self.levels) > 1 and gamma >= (self.levels[-2]["gamma"] or math.inf)
-        self.mean, self.std = mean, np.maximum(np.sqrt(var), 0.05)
-        if gamma <= 0:
+        level: dict[str, Any] = {"proposal": self._proposal(), "gammas": [], "elite": []}
+        pis, means, stds, done = [], [], [], []
+        for k in range(len(self.pi)):
+            own = np.flatnonzero(comp == k)
+            finite = own[np.isfinite(g[own])]
+            if len(finite) < MODE_MIN:  # too few points with a margin: keep it as it is
+                pis.append(self.pi[k] * w[own].sum() if len(own) else 0.0)
+                means.append(self.mean[k])
+                stds.append(self.std[k])
+                done.append(True)
+                level["gammas"].append(None)
+                level["elite"].append(0)
+                continue
+            m = max(MODE_MIN, math.ceil(CE_RHO * len(own)))
+            gamma = max(float(np.sort(g[own])[min(m, len(own)) - 1]), 0.0)
+            elite = own[fail[own]] if gamma <= 0 else own[g[own] <= gamma]
+            prev = self.gammas[k] if k < len(self.gammas) else math.inf
+            done.append(gamma <= 0 or gamma >= prev)
+            level["gammas"].append(gamma)
+            level["elite"].append(len(elite))
+            for members in clusters(z[elite]):
+                idx = elite[members]
+                wk, zk = w[idx], z[idx]
+                mean = (wk[:, None] * zk).sum(0) / wk.sum()
+                var = (wk[:, None] * (zk - mean) ** 2).sum(0) / wk.sum()
+                pis.append(wk.sum())
+                means.append(mean)
+                # at most halving a spread per level: a component refitted to the lowest
+                # tenth of its own points otherwise narrows geometrically
+                stds.append(np.maximum(np.sqrt(var), np.maximum(CE_MIN_STD, self.std[k] / 2)))
+        self.levels.append(level)
+        order = np.argsort(pis)[::-1][:MAX_MODES]  # the heaviest modes
+        total = float(np.sum(np.array(pis)[order]))
+        self.pi = np.array(pis)[order] / total if total > 0 else np.full(len(order), 1 / len(order))
+        self.mean, self.std = np.array(means)[order], np.array(stds)[order]
+        finished = [gm is not None and gm <= 0 for gm in level["gammas"]]
+        self.gammas = [gm if gm is not None else math.inf for gm in level["gammas"]]
+        if len(self.gammas) != len(self.pi):
+            self.gammas = [math.inf] * len(self.pi)  # modes split or merged: start afresh
+        if all(finished):
             self._estimate_next()
-        elif stalled or len(self.levels) >= CE_MAX_LEVELS:
+        elif all(done) or len(self.levels) >= CE_MAX_LEVELS:
+            shown = ", ".join("-" if gm is None else f"{gm:.4g}" for gm in level["gammas"])
             self.warnings.append(
-                f"cross-entropy levels stall at γ = {gamma:.4g} after {len(self.levels)} "
-                "levels (the proposal may miss failures; the estimate is still unbiased but "
-                "may need many more runs)"
+                f"cross-entropy levels stall (γ per mode: {shown}) after {len(self.levels)} "
+                "levels: the proposal may miss failures; the estimate is still unbiased but "
+                "may need many more runs"
             )
             self._estimate_next()
 
@@ -356,13 +412,44 @@ class ImportanceSampling(Estimator):
         return {
             "levels": self.levels,
             "proposal": {
-                "mixture": f"{IS_ALPHA} N(0, I) + {1 - IS_ALPHA} N(mean, diag std^2)",
-                "mean": self.mean.tolist(),
-                "std": self.std.tolist(),
+                "mixture": f"{IS_ALPHA} N(0, I) + {1 - IS_ALPHA} Σ_k weight_k "
+                "N(mean_k, diag std_k^2)",
+                **self._proposal(),
             },
             "rho": CE_RHO,
             "level_size": self.level_size,
         }
+
+
+def clusters(z: np.ndarray) -> list[np.ndarray]:
+    """The failure modes among elite points: single-linkage groups (Chebyshev distance
+    <= MODE_LINK), groups below MODE_MIN points merged into the group nearest to them. A
+    Gaussian per mode (Kurtz & Song 2013's mixture proposal, with the components found by
+    linkage instead of EM): one Gaussian fitted to two separate modes sits between them and
+    misses both (measured: 66 % interval coverage on a two-mode problem)."""
+    n = len(z)
+    label = np.full(n, -1)
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            near = np.flatnonzero((np.abs(z - z[i]).max(axis=1) <= MODE_LINK) & (label < 0))
+            label[near] = start
+            stack.extend(near.tolist())
+    groups = [np.flatnonzero(label == k) for k in dict.fromkeys(label.tolist())]
+    big = [gr for gr in groups if len(gr) >= MODE_MIN]
+    if not big:
+        return [np.arange(n)]
+    out = [list(gr) for gr in big]
+    for gr in groups:
+        if len(gr) >= MODE_MIN:
+            continue
+        dist = [np.abs(z[gr][:, None, :] - z[b][None, :, :]).max(axis=2).min() for b in big]
+        out[int(np.argmin(dist))].extend(gr.tolist())
+    return [np.array(sorted(m)) for m in out]
 
 
 # ---------------------------------------------------------------------------- subset simulation
