@@ -394,3 +394,27 @@ def test_every_domain_has_an_operating_distribution_that_estimates(tmp_path, fam
     doc = json.loads((tmp_path / "o" / "estimate.json").read_text())
     assert doc["result"]["runs"] == sum(p["job_id"] is not None for p in doc["points"])
     assert all(m["source"] for m in doc["distribution"])
+
+
+@pytest.mark.slow
+def test_reference_reruns_only_the_failures_and_estimates_the_preventable_share(tmp_path):
+    suite = tmp_path / "harsh.yaml"
+    suite.write_text(
+        f"name: harsh\nscenarios:\n  - path: {LEAD}\n    sample:\n      n: 5\n"
+        "      parameters:\n        lead_decel: {uniform: [6 m/s^2, 10 m/s^2], source: t}\n"
+        "        time_gap: {uniform: [0.8 s, 1.4 s], source: t}\n"
+    )
+    args = ["--agent", "late-braking-acc", "--reference", "r157-driver", "--method", "mc"]
+    args += ["--budget", "30", "--wave", "15", "--out", str(tmp_path / "o"), "--no-progress"]
+    r = pground("estimate", str(suite), *args, timeout=900)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "o" / "estimate.json").read_text())
+    fails = [p for p in doc["points"] if p["verdict"] == "fail"]
+    assert fails, "late-braking-acc fails often enough here to exercise the reference"
+    assert all(p["reference_verdict"] in ("pass", "fail") for p in fails)
+    assert all(p["reference_verdict"] is None for p in doc["points"] if p["verdict"] != "fail")
+    ev = doc["result"]["events"]
+    assert doc["result"]["reference_runs"] == len(fails)
+    prevent = sum(p["reference_verdict"] == "pass" for p in fails)
+    n = len(doc["points"])  # Monte Carlo stops once the target error is reached
+    assert ev["fail"]["p"] == len(fails) / n and ev["preventable"]["p"] == prevent / n
