@@ -227,6 +227,38 @@ def _record(folder):
     ]
 
 
+def test_a_small_estimate_end_to_end_replays_and_reports(tmp_path):
+    r = pground(
+        "estimate",
+        str(OPERATING),
+        "--family",
+        "lead-brake",
+        "--agent",
+        "idm-acc",
+        "--method",
+        "mc",
+        "--budget",
+        "12",
+        "--wave",
+        "6",
+        "--out",
+        str(tmp_path / "o"),
+        "--no-progress",
+        "--max-rate",
+        "0.1",
+        timeout=600,
+    )
+    # 12 runs cannot show a rate below 0.1: the exact upper bound is >= 1 - 0.025^(1/12)
+    assert r.returncode == 1 and "not shown to be below 0.1" in r.stdout, r.stdout
+    doc = json.loads((tmp_path / "o" / "estimate.json").read_text())
+    assert len(doc["points"]) == 12 and doc["result"]["interval"].startswith("Clopper")
+    v = pground("verify", str(tmp_path / "o"), "--recompute")
+    assert v.returncode == 0 and "replayed" in v.stdout, v.stdout
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["estimate"]["method"] == "mc" and "points" not in report["estimate"]
+
+
+@pytest.mark.slow
 def test_same_seed_same_estimate_on_1_or_2_workers_and_after_an_interrupt(tmp_path):
     a = _run(tmp_path, tmp_path / "a", "--workers", "1")
     assert a.returncode == 0, a.stderr
