@@ -105,7 +105,7 @@ class Estimate:
     def to_dict(self, runs: int) -> dict[str, Any]:
         eq = equivalent_mc(self.p, self.rel_error)
         return {
-            "p": self.p,
+            "p": self.p if math.isfinite(self.p) else None,  # NaN: a bound only (budget)
             "rel_error": self.rel_error if math.isfinite(self.rel_error) else None,
             "low": self.low,
             "high": self.high if math.isfinite(self.high) else None,
