@@ -49,7 +49,7 @@ def _coverage(method: str, ev: rare.Evaluate, truth: float, d: int, **kw) -> tup
         ("mc", 2.326, {"budget": 20_000, "wave": 500}),  # p = 0.01
         ("is", 3.090, {"budget": 20_000, "level_size": 500}),  # p = 1e-3
         ("is", 3.719, {"budget": 20_000, "level_size": 500}),  # p = 1e-4
-        ("ss", 3.090, {"budget": 60_000, "level_size": 1000}),
+        pytest.param("ss", 3.090, {"budget": 60_000, "level_size": 1000}, marks=pytest.mark.slow),
     ],
 )
 def test_interval_covers_a_linear_limit_state_in_90_of_100_seeds(method, beta, kw):
