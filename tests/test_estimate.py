@@ -196,27 +196,15 @@ scenarios:
         operating_distribution(suite)
 
 
+def _estimate(out, *args):
+    """`pground estimate` of operating.yaml's lead-brake family with idm-acc into ``out``."""
+    common = ["--family", "lead-brake", "--agent", "idm-acc", "--no-progress"]
+    return pground("estimate", str(OPERATING), *common, "--out", str(out), *args, timeout=600)
+
+
 def _run(tmp_path, out, *extra, budget="60"):
-    return pground(
-        "estimate",
-        str(OPERATING),
-        "--family",
-        "lead-brake",
-        "--agent",
-        "idm-acc",
-        "--method",
-        "is",
-        "--level-size",
-        "20",
-        "--wave",
-        "20",
-        "--budget",
-        budget,
-        "--out",
-        str(out),
-        "--no-progress",
-        *extra,
-        timeout=600,
+    return _estimate(
+        out, "--method", "is", "--level-size", "20", "--wave", "20", "--budget", budget, *extra
     )
 
 
@@ -228,25 +216,8 @@ def _record(folder):
 
 
 def test_a_small_estimate_end_to_end_replays_and_reports(tmp_path):
-    r = pground(
-        "estimate",
-        str(OPERATING),
-        "--family",
-        "lead-brake",
-        "--agent",
-        "idm-acc",
-        "--method",
-        "mc",
-        "--budget",
-        "12",
-        "--wave",
-        "6",
-        "--out",
-        str(tmp_path / "o"),
-        "--no-progress",
-        "--max-rate",
-        "0.1",
-        timeout=600,
+    r = _estimate(
+        tmp_path / "o", "--method", "mc", "--budget", "12", "--wave", "6", "--max-rate", "0.1"
     )
     # 12 runs cannot show a rate below 0.1: the exact upper bound is >= 1 - 0.025^(1/12)
     assert r.returncode == 1 and "not shown to be below 0.1" in r.stdout, r.stdout

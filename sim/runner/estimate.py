@@ -34,7 +34,7 @@ import numpy as np
 
 from sim.errors import ScenarioError, UsageError
 from sim.runner import rare
-from sim.runner.search import robustness
+from sim.runner.search import job_rows, robustness
 from sim.runner.suite import Job, Suite, SuiteEntryModel, SuiteModel, load_suite
 from sim.runner.variation import Copula, Coupled, quantile, si
 from sim.scenario import expr
@@ -313,7 +313,7 @@ def run_estimate(
         else:
             summary = _run(dist, jobs, refs, campaign, first, resume, force, reference)
             first = False
-            rows = _rows(out)
+            rows = job_rows(out)
             for p in new:
                 if p.job is not None and p.job.id in rows:
                     p.verdict = rows[p.job.id]["verdict"]
@@ -332,7 +332,7 @@ def run_estimate(
                     refs.append(p.reference)
                 if fails:
                     summary = _run(dist, jobs, refs, campaign, False, resume, force, reference)
-                    rows = _rows(out)
+                    rows = job_rows(out)
                     for p in fails:
                         assert p.reference is not None
                         got = rows.get(p.reference.id)
@@ -374,16 +374,6 @@ def _run(
         dist.suite, entries=[*jobs, *refs], sampled=None, reference=reference
     )
     return campaign(suite, resume=resume or not first, force=force and first)
-
-
-def _rows(out: Path) -> dict[str, dict[str, Any]]:
-    from sim.runner.store import ResultsStore
-
-    store = ResultsStore(out / "results.sqlite")
-    try:
-        return {r["job_id"]: r for r in store.rows()}
-    finally:
-        store.close()
 
 
 LEVEL_SIZE = {"mc": 0, "is": 300, "ss": 1000}

@@ -421,6 +421,23 @@ class ImportanceSampling(Estimator):
         }
 
 
+def single_linkage(u: np.ndarray, link: float) -> list[np.ndarray]:
+    """Groups of the rows of ``u`` chained by Chebyshev distance <= ``link`` (row indices,
+    in order of each group's first row): a search's failure regions, an estimate's modes."""
+    label = np.full(len(u), -1)
+    for start in range(len(u)):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            near = np.flatnonzero((np.abs(u - u[i]).max(axis=1) <= link) & (label < 0))
+            label[near] = start
+            stack.extend(near.tolist())
+    return [np.flatnonzero(label == k) for k in dict.fromkeys(label.tolist())]
+
+
 def clusters(z: np.ndarray) -> list[np.ndarray]:
     """The failure modes among elite points: single-linkage groups (Chebyshev distance
     <= MODE_LINK), groups below MODE_MIN points merged into the group nearest to them. A
@@ -428,18 +445,7 @@ def clusters(z: np.ndarray) -> list[np.ndarray]:
     linkage instead of EM): one Gaussian fitted to two separate modes sits between them and
     misses both (measured: 66 % interval coverage on a two-mode problem)."""
     n = len(z)
-    label = np.full(n, -1)
-    for start in range(n):
-        if label[start] >= 0:
-            continue
-        label[start] = start
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            near = np.flatnonzero((np.abs(z - z[i]).max(axis=1) <= MODE_LINK) & (label < 0))
-            label[near] = start
-            stack.extend(near.tolist())
-    groups = [np.flatnonzero(label == k) for k in dict.fromkeys(label.tolist())]
+    groups = single_linkage(z, MODE_LINK)
     big = [gr for gr in groups if len(gr) >= MODE_MIN]
     if not big:
         return [np.arange(n)]

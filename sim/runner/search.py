@@ -525,7 +525,7 @@ def run_search(
         )
         summary = campaign(suite, resume=resume or not first, force=force and first)
         first = False
-        rows = _rows(out)
+        rows = job_rows(out)
         f = []
         for c in new:
             if c.job is not None and c.job.id in rows:
@@ -552,7 +552,8 @@ def run_search(
     return result
 
 
-def _rows(out: Path) -> dict[str, dict[str, Any]]:
+def job_rows(out: Path) -> dict[str, dict[str, Any]]:
+    """The stored rows of the campaign in ``out``, by job id."""
     from sim.runner.store import ResultsStore
 
     store = ResultsStore(out / "results.sqlite")
@@ -715,19 +716,10 @@ def classifier(u: np.ndarray, fail: np.ndarray) -> tuple[Any, float]:
 
 def _regions(members: list[Candidate]) -> list[list[Candidate]]:
     """Single-linkage clusters (Chebyshev distance in the unit cube <= MODE_LINK)."""
-    u = np.array([c.u for c in members])
-    label = np.full(len(members), -1)
-    for start in range(len(members)):
-        if label[start] >= 0:
-            continue
-        label[start] = start
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            near = np.flatnonzero((np.abs(u - u[i]).max(axis=1) <= MODE_LINK) & (label < 0))
-            label[near] = start
-            stack.extend(near.tolist())
-    return [[members[i] for i in np.flatnonzero(label == k)] for k in dict.fromkeys(label)]
+    from sim.runner.rare import single_linkage
+
+    groups = single_linkage(np.array([c.u for c in members]), MODE_LINK)
+    return [[members[i] for i in g] for g in groups]
 
 
 def _nominal(space: Space) -> np.ndarray:
