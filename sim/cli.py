@@ -1084,6 +1084,19 @@ def cmd_reference_outcomes(args: argparse.Namespace, out: Console) -> int:
     return EXIT_PASS
 
 
+# ---------------------------------------------------------------------------- convert
+def cmd_convert(args: argparse.Namespace, out: Console) -> int:
+    from sim.formats.convert import convert
+
+    target = Path(args.out)
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists: choose another name or give --force")
+    warnings, summary = convert(Path(args.source), target)
+    _warn(warnings)
+    out.print(f"[green]wrote[/] {target}  ({summary})")
+    return EXIT_PASS
+
+
 # ---------------------------------------------------------------------------- schema etc.
 def cmd_schema(args: argparse.Namespace, out: Console) -> int:
     from sim.domains import known_domains
@@ -1605,6 +1618,20 @@ def build_parser() -> argparse.ArgumentParser:
         "2 when any is not.",
     )
     v.add_argument("files", nargs="+", help="scenario or suite files")
+
+    cv = command(
+        "convert",
+        cmd_convert,
+        "convert a standard-format file (OpenDRIVE .xodr) to Proving Ground YAML",
+        "Convert an ASAM OpenDRIVE 1.x road file (.xodr) to a Proving Ground road map "
+        "(a 'map:' section to put in a scenario). Each side of a road with driving lanes "
+        "becomes one of our one-way roads, '<id>.right' and '<id>.left'; the file's header "
+        "lists which OpenDRIVE lane is which of our lanes. Unsupported records are errors "
+        "naming file:line (exit 2).",
+    )
+    cv.add_argument("source", help="OpenDRIVE file (.xodr)")
+    cv.add_argument("-o", "--out", required=True, metavar="FILE", help="YAML file to write")
+    cv.add_argument("--force", action="store_true", help="replace an existing output file")
 
     sc = command(
         "schema",

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.domains.base import Loc
 from sim.domains.road import traffic
-from sim.domains.road.network import RoadNetwork, _sample_reference
+from sim.domains.road.network import RoadNetwork, road_reference
 from sim.domains.road.runtime import RoadRuntime
 from sim.domains.road.schema import RoadEntity, RoadMap, Static
 from sim.errors import suggest
@@ -69,7 +69,7 @@ class RoadDomain:
                     )
                 )
             if r.closed:
-                pts, _, _ = _sample_reference(r)
+                pts, _, _ = road_reference(r)
                 gap = math.dist(pts[0], pts[-1])
                 if gap > 0.5:
                     out.append(

@@ -24,11 +24,54 @@ SIGNAL_NAMES = ("green", "yellow", "red", "dark")
 SIGNAL_DARK = 3  # switched off (a traffic_light_dark fault)
 
 
-def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
+
+
+def clothoid_points(
+    x: float, y: float, psi: float, k0: float, k1: float, length: float, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points (x, y) and tangent heading at lengths ``u`` (ascending, from 0) along a clothoid
+    starting at (x, y, psi) whose curvature goes linearly from ``k0`` to ``k1`` over ``length``.
+
+    The heading is the exact quadratic; positions integrate cos/sin of it with 8-point
+    Gauss-Legendre on each interval (exact to ~1e-12 m for steps of metres: the integrand is
+    smooth and each interval turns by well under a radian). Fresnel integrals would need
+    k0 = 0 or a shifted origin; this works for any start curvature."""
+    c = (k1 - k0) / length
+
+    def theta(s: np.ndarray) -> np.ndarray:
+        return psi + k0 * s + 0.5 * c * s * s
+
+    a, b = u[:-1], u[1:]
+    mid, half = 0.5 * (a + b), 0.5 * (b - a)
+    s = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+    th = theta(s)
+    dx = (np.cos(th) @ _GL_WEIGHTS) * half
+    dy = (np.sin(th) @ _GL_WEIGHTS) * half
+    xs = x + np.concatenate([[0.0], np.cumsum(dx)])
+    ys = y + np.concatenate([[0.0], np.cumsum(dy)])
+    return xs, ys, theta(u)
+
+
+def road_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_sample_reference` of a road: lane 0's centre, in the direction of travel."""
+    return _sample_reference(
+        spec,
+        offset=spec.reference_offset,
+        reverse=spec.reverse,
+        tolerance=spec.chord_tolerance,
+    )
+
+
+def _sample_reference(
+    spec, *, offset: float = 0.0, reverse: bool = False, tolerance: float = CHORD_TOLERANCE_M
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices (n, 2), exact tangent heading at each vertex (n,) and per-segment curvature
-    (n-1,) of a road's reference line. Tangents are exact for lines and arcs (so lanes offset
-    from the reference stay smooth through line/arc joins); for ``points`` they average the
-    neighbouring chords."""
+    (n-1,) of a road's reference line. Tangents are exact for lines, arcs and clothoids (so
+    lanes offset from the reference stay smooth through joins); for ``points`` they average
+    the neighbouring chords. ``offset`` moves the line sideways (+ left) along the exact
+    normals (the offset of an arc is an arc: its vertices stay on it); ``reverse`` then runs
+    it from its end to its start."""
     x, y, psi = spec.start.x, spec.start.y, spec.start.heading
     pts = [(x, y)]
     tangents = [psi]
@@ -42,7 +85,7 @@ def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             kappa.append(0.0)
         elif seg.arc is not None:
             r = float(seg.radius)
-            step = math.sqrt(8.0 * abs(r) * CHORD_TOLERANCE_M)
+            step = math.sqrt(8.0 * abs(r - offset) * tolerance)
             n = max(2, math.ceil(seg.arc / step))
             cx, cy = x - r * math.sin(psi), y + r * math.cos(psi)
             for k in range(1, n + 1):
@@ -52,6 +95,19 @@ def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 kappa.append(1.0 / r)
             psi = psi + seg.arc / r
             x, y = pts[-1]
+        elif seg.clothoid is not None:
+            k0, k1 = (float(k) for k in seg.curvature)
+            length = float(seg.clothoid)
+            # the sharpest end of the (offset) curve sets the step: chord error ~ k·h²/8
+            k_max = max(abs(k / (1.0 - k * offset)) for k in (k0, k1))
+            n = max(1, math.ceil(length / math.sqrt(8.0 * tolerance / k_max))) if k_max else 1
+            u = length * np.arange(n + 1) / n
+            xs, ys, th = clothoid_points(x, y, psi, k0, k1, length, u)
+            pts.extend(zip(xs[1:].tolist(), ys[1:].tolist(), strict=True))
+            tangents.extend(th[1:].tolist())
+            um = 0.5 * (u[:-1] + u[1:])
+            kappa.extend((k0 + (k1 - k0) * um / length).tolist())
+            x, y, psi = float(xs[-1]), float(ys[-1]), float(th[-1])
         else:
             for px, py in seg.points:
                 if math.hypot(px - x, py - y) > 1e-9:
@@ -61,7 +117,13 @@ def _sample_reference(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     pts.append((x, y))
                     tangents.append(psi)
                     kappa.append(0.0)
-    return np.asarray(pts, dtype=float), np.asarray(tangents), np.asarray(kappa, dtype=float)
+    P, T, K = np.asarray(pts, dtype=float), np.asarray(tangents), np.asarray(kappa, dtype=float)
+    if offset:
+        P = P + offset * np.stack([-np.sin(T), np.cos(T)], axis=1)
+        K = K / (1.0 - K * offset)
+    if reverse:
+        P, T, K = P[::-1].copy(), wrap_angle(T[::-1] + math.pi), -K[::-1]
+    return P, T, K
 
 
 @dataclass
@@ -101,7 +163,7 @@ class RoadNetwork:
         verts, kappas, tangents, v0, v1, base, length = [], [], [], [], [], [], []
         offset, g_start = 0, 0.0
         for r in spec.roads:
-            pts, tan, kap = _sample_reference(r)
+            pts, tan, kap = road_reference(r)
             tangents.append(tan)
             if r.closed:
                 pts[-1] = pts[0]  # close exactly (the check allows a small gap)

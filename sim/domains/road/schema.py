@@ -35,26 +35,38 @@ class Pose(StrictModel):
 
 class Segment(StrictModel):
     """One piece of a road's reference line: ``{line: 200 m}``, ``{arc: 300 m, radius: 250 m}``
-    (positive radius turns left) or ``{points: [[x, y], ...]}`` (world metres)."""
+    (positive radius turns left), ``{clothoid: 100 m, curvature: [0, 0.004]}`` (curvature
+    changing linearly with length, OpenDRIVE's ``spiral``; 1/m, positive turns left) or
+    ``{points: [[x, y], ...]}`` (world metres)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"line": "200 m"}]})
 
     line: Length | None = Field(None, gt=0, description="a straight piece of this length")
     arc: Length | None = Field(None, gt=0, description="arc length")
     radius: Length | None = Field(None, description="signed radius: > 0 left, < 0 right")
+    clothoid: Length | None = Field(
+        None, gt=0, description="length of a clothoid (curvature linear in length)"
+    )
+    curvature: tuple[float, float] | None = Field(
+        None, description="a clothoid's curvature at its start and end (1/m, > 0 turns left)"
+    )
     points: list[tuple[Length, Length]] | None = Field(
         None, min_length=1, description="a polyline of world points [x, y] (m)"
     )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Segment:
-        kinds = [k for k in ("line", "arc", "points") if getattr(self, k) is not None]
+        kinds = [k for k in ("line", "arc", "clothoid", "points") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("give exactly one of line, arc (with radius) or points")
+            raise ValueError("give exactly one of line, arc (with radius), clothoid or points")
         if self.arc is not None and (self.radius is None or self.radius == 0):
             raise ValueError("an arc needs a non-zero radius (positive turns left)")
         if self.arc is None and self.radius is not None:
             raise ValueError("radius belongs to an arc")
+        if (self.clothoid is None) != (self.curvature is None):
+            raise ValueError("a clothoid needs curvature: [start, end] (1/m), and only it")
+        if self.curvature is not None and not all(math.isfinite(k) for k in self.curvature):
+            raise ValueError("curvature must be finite")
         return self
 
 
@@ -79,6 +91,23 @@ class RoadSpec(StrictModel):
         None, description="lanes+1 boundaries right to left (default: outer solid, inner dashed)"
     )
     closed: bool = Field(False, description="the road is a loop: its end joins its start")
+    reference_offset: Length = Field(
+        0.0,
+        description="lateral distance from the geometry line to lane 0's centre (+ left of "
+        "the geometry's direction): an OpenDRIVE road keeps its own reference line",
+    )
+    reverse: bool = Field(
+        False,
+        description="traffic runs against the geometry's direction (the other carriageway "
+        "of an OpenDRIVE road); stations then count from the geometry's end",
+    )
+    chord_tolerance: Length = Field(
+        0.01,
+        ge=1e-5,
+        le=1.0,
+        description="largest distance between a sampled curve and its chords: 1 cm by "
+        "default, 0.5 mm for imported OpenDRIVE roads (stations within 1 mm per km)",
+    )
     successor: str | None = Field(None, description="road that continues this one")
 
     @model_validator(mode="after")

@@ -1,0 +1,1 @@
+"""Readers and writers of standard formats: ASAM OpenDRIVE (roads) and OpenSCENARIO."""

@@ -1,0 +1,50 @@
+"""``pground convert``: standard formats to Proving Ground YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from sim.errors import UsageError
+from sim.formats.opendrive import RoadImport, load_opendrive
+
+
+def map_yaml(imp: RoadImport) -> str:
+    """The imported map as a commented ``map:`` section of a scenario file."""
+    lines = [
+        f"# Road map converted from {Path(imp.path).name} (ASAM OpenDRIVE) by pground convert.",
+        "# Put the 'map:' section into a scenario. OpenDRIVE lanes -> our (road, lane):",
+    ]
+    by_road: dict[str, list[str]] = {}
+    for (_, lid), side in sorted(imp.sides.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        by_road.setdefault(side.road_id, []).append(f"{lid} -> lane {side.lane_ids.index(lid)}")
+    for rid, pairs in by_road.items():
+        lines.append(f"#   {rid}: " + ", ".join(pairs))
+    lines.append(
+        "# Stations run along lane 0's centre in the direction of travel (OpenDRIVE's s runs"
+    )
+    lines.append("# along the reference line): on curves they differ by reference_offset x turn.")
+    body = yaml.safe_dump(
+        {"map": {"road": imp.yaml_map()}}, sort_keys=False, default_flow_style=None, width=100
+    )
+    return "\n".join(lines) + "\n" + body
+
+
+def convert(source: Path, target: Path) -> tuple[list[str], str]:
+    """Convert ``source`` to ``target`` by their suffixes; returns warnings and a summary."""
+    kind = source.suffix.lower()
+    if kind == ".xodr":
+        imp = load_opendrive(source)
+        text = map_yaml(imp)
+        summary = f"{len(imp.map.roads)} one-way roads from {len(imp.pieces)} OpenDRIVE roads"
+        warnings = imp.warnings
+    else:
+        raise UsageError(f"{source}: cannot convert '{kind or source.name}' files (.xodr)")
+    if target.suffix.lower() not in (".yaml", ".yml"):
+        raise UsageError(f"{target}: write to a .yaml file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return warnings, summary
