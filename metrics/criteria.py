@@ -87,7 +87,8 @@ def validity_problems(scenario: Any, events: Sequence[Any]) -> tuple[list[str], 
             started.add(e.details.get("fault"))
     missing = []
     for ent in scenario.entities:
-        declared = len(getattr(ent, "manoeuvres", None) or [])
+        # a scripted end of the run is no stimulus: the run may rightly end before it
+        declared = sum(not getattr(m, "end", False) for m in getattr(ent, "manoeuvres", None) or [])
         if fired.get(ent.id, 0) < declared:
             missing.append(
                 f"{declared - fired.get(ent.id, 0)} of {declared} manoeuvre(s) of '{ent.id}' "

@@ -394,13 +394,18 @@ class Session:
         if self._stop_error:
             self._end("error", "agent fault (policy: error)")
             return self.events[first:]
+        stop = None
         for rt in self.world.runtimes.values():
-            self.events.extend(rt.step(tick))
+            stepped = rt.step(tick)
+            self.events.extend(stepped)
+            stop = stop or next((e for e in stepped if e.kind == "end"), None)
         self.tick = tick + 1
         terminal = self._observe_monitors(self.tick)
         self._show(self.tick)
         sc = self.scenario
-        if terminal:
+        if stop is not None and not terminal:  # a scripted end (OpenSCENARIO's StopTrigger)
+            self._end("terminated", f"the scenario's end ({stop.details.get('manoeuvre')})")
+        elif terminal:
             self._end("terminated", _first_terminal(self.events, sc.terminate_on))
         elif "goal" in sc.terminate_on and all(
             rt.goals_reached() for rt in self.world.runtimes.values() if rt.meta.controlled.any()

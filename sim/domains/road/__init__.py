@@ -102,6 +102,7 @@ class RoadDomain:
                     )
                 )
         entity_ids = {e.id for e in scenario.entities}
+        manoeuvre_ids = [m.id for _, e in road_entities for m in e.manoeuvres if m.id]
         for i, e in road_entities:
             if e.road is not None:
                 if e.road not in roads:
@@ -138,11 +139,36 @@ class RoadDomain:
                     )
                 )
             for m, man in enumerate(e.manoeuvres):
-                if man.lane_change is not None and e.road is None:
+                lateral = "lane_change" if man.lane_change is not None else "lane_offset"
+                if (man.lane_change or man.lane_offset) is not None and e.road is None:
                     out.append(
                         (
-                            ("entities", i, "manoeuvres", m, "lane_change"),
-                            "lane changes need an entity placed on a road (road, lane, s)",
+                            ("entities", i, "manoeuvres", m, lateral),
+                            f"{lateral.replace('_', ' ')}s need an entity placed on a road "
+                            "(road, lane, s)",
+                        )
+                    )
+                of = man.lane_change.of if man.lane_change is not None else None
+                if of is not None and of not in entity_ids:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "lane_change", "of"),
+                            f"no entity '{of}'.{suggest(of, entity_ids)}",
+                        )
+                    )
+                if man.when.after is not None and man.when.after not in manoeuvre_ids:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "when", "after"),
+                            f"no manoeuvre with id '{man.when.after}'."
+                            f"{suggest(man.when.after, manoeuvre_ids)}",
+                        )
+                    )
+                if man.id is not None and manoeuvre_ids.count(man.id) > 1:
+                    out.append(
+                        (
+                            ("entities", i, "manoeuvres", m, "id"),
+                            f"manoeuvre id '{man.id}' is repeated",
                         )
                     )
                 if man.when.to is not None and man.when.to not in entity_ids:

@@ -35,8 +35,8 @@ from sim.domains.road.schema import IDM, Path, RoadEntity, Static
 
 BICYCLE, FRENET, PATH, STATIC = 0, 1, 2, 3
 LONG_IDM, LONG_SCRIPTED = 0, 1
-T_TIME, T_DISTANCE, T_GAP, T_HEADWAY, T_TTC = 0, 1, 2, 3, 4
-A_SPEED, A_LANE = 0, 1
+T_TIME, T_DISTANCE, T_GAP, T_HEADWAY, T_TTC, T_AFTER = 0, 1, 2, 3, 4, 5
+A_SPEED, A_LANE, A_OFFSET, A_END = 0, 1, 2, 3
 CLIP_ACCEL, CLIP_STEER, CLIP_JERK, CLIP_STEER_RATE = 1, 2, 4, 8
 CLIP_NAMES = {
     CLIP_ACCEL: "accel",
@@ -118,8 +118,12 @@ class RoadRuntime:
         self.vehicle = np.array([k not in ("pedestrian", "cyclist") for k in self.kinds])
 
         mode = np.full(n, FRENET, dtype=np.int8)
+        # a controlled vehicle whose agent takes over later keeps lane and speed till then
+        self.engage_tick = np.full(n, -1, dtype=np.int64)
         for i, e in enumerate(entities):
-            if e.controlled:
+            if e.controlled and e.control_from > 0:
+                self.engage_tick[i] = round(e.control_from / self.dt)
+            elif e.controlled:
                 mode[i] = BICYCLE
             elif isinstance(e.behaviour, Path):
                 mode[i] = PATH
@@ -157,6 +161,10 @@ class RoadRuntime:
                 cursor += len(p)
                 x[i], y[i] = p[0]
                 h[i] = math.atan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0])
+        # a walker given a road is tracked along it (station, lane) as it walks
+        walker = (mode == PATH) & (road >= 0)
+        if walker.any():
+            s[walker], t[walker], _ = net.project(road[walker], x[walker], y[walker])
         self.path_pts = np.concatenate(pts) if pts else np.zeros((1, 2))
         seglen = np.hypot(*np.diff(self.path_pts, axis=0, append=self.path_pts[-1:]).T)
         self.path_cum = np.concatenate([[0.0], np.cumsum(seglen)[:-1]])
@@ -290,10 +298,13 @@ class RoadRuntime:
     # ------------------------------------------------------------------ manoeuvres
     def _build_manoeuvres(self, entities: Sequence[RoadEntity], ref_id: str) -> None:
         rows: list[tuple] = []
+        names = [m.id for e in entities for m in e.manoeuvres]
+        row_of = {name: k for k, name in enumerate(names) if name}
         for i, e in enumerate(entities):
             for m in e.manoeuvres:
                 w = m.when
                 ref = self.slot_of.get(w.to or ref_id, -1)
+                after = -1
                 if w.at_time is not None:
                     kind, thr = T_TIME, w.at_time
                 elif w.distance_below is not None:
@@ -302,18 +313,25 @@ class RoadRuntime:
                     kind, thr = T_GAP, w.gap_below
                 elif w.headway_below is not None:
                     kind, thr = T_HEADWAY, w.headway_below
-                else:
+                elif w.ttc_below is not None:
                     kind, thr = T_TTC, w.ttc_below
+                else:
+                    kind, thr, after = T_AFTER, 0.0, row_of[w.after]
                 delay = round(w.delay / self.dt)
+                lane_of = -1
                 if m.speed is not None:
                     sp = m.speed
                     rate = sp.acceleration or 0.0
                     p = (A_SPEED, sp.target, rate, sp.duration or 0.0, 0.0)
+                    if sp.relative_to is not None:
+                        lane_of = self.slot_of[sp.relative_to]
                 elif m.brake is not None:
                     p = (A_SPEED, m.brake.to_speed, m.brake.deceleration, 0.0, 0.0)
-                else:
+                elif m.lane_change is not None:
                     lc = m.lane_change
                     rel = lc.lanes is not None
+                    if lc.of is not None:
+                        lane_of = self.slot_of[lc.of]
                     p = (
                         A_LANE,
                         float(lc.lanes if rel else lc.to_lane),
@@ -321,8 +339,13 @@ class RoadRuntime:
                         1.0 if rel else 0.0,
                         1.0 if lc.shape == "sinusoidal" else 0.0,
                     )
-                rows.append((i, kind, ref, thr, delay, *p))
-        arr = np.array(rows, dtype=float).reshape(len(rows), 10)
+                elif m.lane_offset is not None:
+                    lo = m.lane_offset
+                    p = (A_OFFSET, lo.offset, lo.max_lateral_accel, 0.0, 1.0)
+                else:
+                    p = (A_END, 0.0, 0.0, 0.0, 0.0)
+                rows.append((i, kind, ref, thr, delay, *p, after, lane_of))
+        arr = np.array(rows, dtype=float).reshape(len(rows), 12)
         self.m_entity = arr[:, 0].astype(int)
         self.m_trigger = arr[:, 1].astype(int)
         self.m_ref = arr[:, 2].astype(int)
@@ -330,9 +353,16 @@ class RoadRuntime:
         self.m_delay = arr[:, 4].astype(int)
         self.m_action = arr[:, 5].astype(int)
         self.m_p = arr[:, 6:10]
+        self.m_after = arr[:, 10].astype(int)  # row of the manoeuvre an `after` waits for
+        # slot whose lane a lane change counts from, or whose speed a speed change adds to
+        self.m_lane_of = arr[:, 11].astype(int)
+        self.m_id = tuple(names)
         self.m_state = np.zeros(len(rows), dtype=np.int8)  # 0 pending, 1 armed, 2 done
         self.m_fire = np.zeros(len(rows), dtype=np.int64)
+        self.m_go = np.full(len(rows), -1, dtype=np.int64)  # tick it started
+        self.m_ended = np.zeros(len(rows), dtype=bool)  # its action reached its target
         self.m_open = len(rows)  # manoeuvres not yet started
+        self.m_waits = bool((self.m_trigger == T_AFTER).any())
 
     def _pair_gap(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Free-space gap between i and j (along the road when both are on the same one)
@@ -352,10 +382,31 @@ class RoadRuntime:
         behind = np.where(same, ds > 0, ahead > 0)
         return centre - 0.5 * (self.length[i] + self.length[j]), behind
 
+    def _ended(self) -> None:
+        """Mark started manoeuvres whose action has ended: a lateral move at its target (or
+        replaced by a later one), a speed change at its target speed (or replaced)."""
+        f = self.fleet
+        rows = np.flatnonzero((self.m_state == 2) & ~self.m_ended)
+        if rows.size == 0:
+            return
+        e, act = self.m_entity[rows], self.m_action[rows]
+        lateral = (act == A_LANE) | (act == A_OFFSET)
+        lat_done = ~self.lc_active[e] | (self.lc_tick0[e] != self.m_go[rows])
+        target = self.m_p[rows, 0]
+        speed_done = (
+            (self.long_mode[e] != LONG_SCRIPTED)
+            | (self.target_speed[e] != target)
+            | (np.abs(f.speed_mps[e] - target) < 1e-6)
+        )
+        done = np.where(lateral, lat_done, np.where(act == A_SPEED, speed_done, True))
+        self.m_ended[rows[done]] = True
+
     def _manoeuvres(self, tick: int) -> list[Event]:
         if self.m_open == 0:
             return []
         f = self.fleet
+        if self.m_waits:
+            self._ended()
         pend = np.flatnonzero(self.m_state == 0)
         if pend.size:
             i, j = self.m_entity[pend], self.m_ref[pend]
@@ -376,6 +427,9 @@ class RoadRuntime:
             )
             met = np.where(kind == T_TIME, value >= thr - 1e-9, value < thr)
             met &= f.valid[i] & ((j >= 0) | (kind == T_TIME))
+            if self.m_waits:
+                wait = kind == T_AFTER
+                met = np.where(wait, f.valid[i] & self.m_ended[self.m_after[pend]], met)
             fired = pend[met]
             self.m_state[fired] = 1
             self.m_fire[fired] = tick + self.m_delay[fired]
@@ -383,10 +437,16 @@ class RoadRuntime:
         if go.size == 0:
             return []
         self.m_state[go] = 2
+        self.m_go[go] = tick
         self.m_open = int((self.m_state < 2).sum())
         events: list[Event] = []
         sp = go[self.m_action[go] == A_SPEED]
         if sp.size:
+            rel = self.m_lane_of[sp]
+            if (rel >= 0).any():  # relative targets: fixed now, from the other's speed
+                base = np.where(rel >= 0, f.speed_mps[np.maximum(rel, 0)], 0.0)
+                self.m_p[sp, 0] = np.maximum(self.m_p[sp, 0] + base, 0.0)
+                self.m_lane_of[sp] = -1
             e, q = self.m_entity[sp], self.m_p[sp]
             dur_rate = np.abs(q[:, 0] - f.speed_mps[e]) / np.where(q[:, 2] > 0, q[:, 2], 1.0)
             rate = np.where(q[:, 1] > 0, q[:, 1], np.where(q[:, 2] > 0, dur_rate, 0.0))
@@ -397,11 +457,12 @@ class RoadRuntime:
                 self._manoeuvre_event(
                     tick,
                     k,
+                    self.m_id[r],
                     action="speed",
                     target_mps=float(tv),
                     rate_mps2=float(rv) if rv > 0 else "step",
                 )
-                for k, tv, rv in zip(e, q[:, 0], rate, strict=True)
+                for r, k, tv, rv in zip(sp, e, q[:, 0], rate, strict=True)
             ]
         lc = go[self.m_action[go] == A_LANE]
         if lc.size:
@@ -409,23 +470,52 @@ class RoadRuntime:
             road = np.maximum(f.road[e], 0)
             w = self.net.lane_width[road]
             cur = f.lane[e]
-            target = np.where(q[:, 2] > 0, cur + q[:, 0], q[:, 0])
+            base = np.where(self.m_lane_of[lc] >= 0, f.lane[np.maximum(self.m_lane_of[lc], 0)], cur)
+            target = np.where(q[:, 2] > 0, base + q[:, 0], q[:, 0])
             target = clamp(target, 0, self.net.lanes[road] - 1).astype(int)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
             events += [
                 self._manoeuvre_event(
                     tick,
                     k,
+                    self.m_id[r],
                     action="lane_change",
                     from_lane=int(a),
                     to_lane=int(b),
                     lateral_speed_mps=float(ls),
                 )
-                for k, a, b, ls in zip(e, cur, target, q[:, 1], strict=True)
+                for r, k, a, b, ls in zip(lc, e, cur, target, q[:, 1], strict=True)
             ]
+        off = go[self.m_action[go] == A_OFFSET]
+        if off.size:
+            e, q = self.m_entity[off], self.m_p[off]
+            road = np.maximum(f.road[e], 0)
+            delta = f.lane[e] * self.net.lane_width[road] + q[:, 0] - f.t_m[e]
+            # sinusoidal profile: peak lateral acceleration a = |Δ|π²/(2T²) and peak lateral
+            # speed v = |Δ|π/(2T), so the v that gives T is √(|Δ|·a / 2)
+            lat_speed = np.sqrt(np.abs(delta) * q[:, 1] / 2.0)
+            self._start_lane_change(e, delta, np.maximum(lat_speed, 1e-9), q[:, 3] > 0, tick)
+            events += [
+                self._manoeuvre_event(
+                    tick,
+                    k,
+                    self.m_id[r],
+                    action="lane_offset",
+                    offset_m=float(o),
+                    max_lateral_accel_mps2=float(a),
+                )
+                for r, k, o, a in zip(off, e, q[:, 0], q[:, 1], strict=True)
+            ]
+        for r in go[self.m_action[go] == A_END]:
+            k = int(self.m_entity[r])
+            events.append(
+                Event(tick, tick * self.dt, "end", (self.meta.ids[k],), {"manoeuvre": self.m_id[r]})
+            )
         return events
 
-    def _manoeuvre_event(self, tick: int, slot: int, **details: Any) -> Event:
+    def _manoeuvre_event(self, tick: int, slot: int, name: str | None, **details: Any) -> Event:
+        if name:  # named manoeuvres (an imported OpenSCENARIO action) say which they are
+            details = {"id": name, **details}
         return Event(tick, tick * self.dt, "manoeuvre", (self.meta.ids[slot],), details)
 
     def _start_lane_change(
@@ -543,6 +633,14 @@ class RoadRuntime:
         """Manoeuvres, behaviours and integration from ``tick`` to ``tick + 1``."""
         events = self._manoeuvres(tick)
         f = self.fleet
+        engage = np.flatnonzero(self.engage_tick == tick)
+        if engage.size:  # the agent takes over: from here its actions drive the vehicle
+            self.mode[engage] = BICYCLE
+            self.engage_tick[engage] = -1
+            events += [
+                Event(tick, tick * self.dt, "control", (self.meta.ids[k],), {"engaged": True})
+                for k in engage
+            ]
         accel = np.zeros(self.n)
         frenet = np.flatnonzero(f.valid & (self.mode == FRENET))
         path = np.flatnonzero(f.valid & (self.mode == PATH))
@@ -732,6 +830,9 @@ class RoadRuntime:
             y[r] = p0[:, 1] + fr * (p1[:, 1] - p0[:, 1])
             h[r] = np.arctan2(p1[:, 1] - p0[:, 1], p1[:, 0] - p0[:, 0])
             v[r], a_out[r] = v_new, accel[r]
+            on = r[road[r] >= 0]
+            if on.size:
+                s[on], t[on], seg[on] = net.project(road[on], x[on], y[on], seg[on])
 
         lane = self.net.lane_of(np.maximum(road, 0), t)
         self.fleet = dataclasses.replace(

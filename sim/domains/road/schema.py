@@ -272,28 +272,38 @@ class Trigger(StrictModel):
     gap_below: Length | None = Field(None, description="free-space gap to `to` below this")
     headway_below: Duration | None = Field(None, description="gap / speed of the rear one")
     ttc_below: Duration | None = Field(None, description="gap / closing speed")
+    after: str | None = Field(
+        None,
+        description="when the manoeuvre with this id has ended: a lane change or lane offset "
+        "at its target, a speed change at its target speed (OpenSCENARIO's "
+        "StoryboardElementStateCondition on an action's end)",
+    )
     to: str | None = Field(None, description="reference entity (default: first controlled)")
     delay: Duration = Field(0.0, ge=0, description="wait this long after the condition holds")
 
     @model_validator(mode="after")
     def _one(self) -> Trigger:
-        conds = [
-            k
-            for k in ("at_time", "distance_below", "gap_below", "headway_below", "ttc_below")
-            if getattr(self, k) is not None
-        ]
+        conds = [k for k in TRIGGER_CONDITIONS if getattr(self, k) is not None]
         if len(conds) != 1:
-            raise ValueError(
-                "give exactly one of at_time, distance_below, gap_below, headway_below, ttc_below"
-            )
+            raise ValueError(f"give exactly one of {', '.join(TRIGGER_CONDITIONS)}")
         return self
+
+
+TRIGGER_CONDITIONS = (
+    "at_time", "distance_below", "gap_below", "headway_below", "ttc_below", "after",
+)  # fmt: skip
 
 
 class SpeedChange(StrictModel):
     """Go to ``target`` at constant ``acceleration`` (magnitude), or within ``duration``;
     with neither, the speed steps at once."""
 
-    target: Speed = Field(ge=0, description="the speed to reach")
+    target: Speed = Field(description="the speed to reach (with relative_to: the difference)")
+    relative_to: str | None = Field(
+        None,
+        description="target is added to this entity's speed when the manoeuvre starts "
+        "(OpenSCENARIO's RelativeTargetSpeed, delta)",
+    )
     acceleration: Acceleration | None = Field(
         None, gt=0, description="at this constant rate (magnitude)"
     )
@@ -303,6 +313,8 @@ class SpeedChange(StrictModel):
     def _rate(self) -> SpeedChange:
         if self.acceleration is not None and self.duration is not None:
             raise ValueError("give acceleration or duration, not both")
+        if self.relative_to is None and self.target < 0:
+            raise ValueError("target must be >= 0 (a difference only with relative_to)")
         return self
 
 
@@ -321,6 +333,11 @@ class LaneChange(StrictModel):
 
     lanes: int | None = Field(None, description="lanes to move (+ left, - right)")
     to_lane: int | None = Field(None, ge=0, description="target lane index (0: rightmost)")
+    of: str | None = Field(
+        None,
+        description="count `lanes` from this entity's lane when the manoeuvre starts "
+        "(OpenSCENARIO's RelativeTargetLane; default: the entity's own lane)",
+    )
     lateral_speed: Speed = Field(1.0, gt=0, description="peak lateral speed")
     shape: Literal["sinusoidal", "linear"] = Field(
         "sinusoidal", description="lateral profile: sinusoidal (smooth) or linear"
@@ -330,13 +347,26 @@ class LaneChange(StrictModel):
     def _target(self) -> LaneChange:
         if (self.lanes is None) == (self.to_lane is None):
             raise ValueError("give exactly one of lanes (relative) or to_lane")
-        if self.lanes == 0:
+        if self.lanes == 0 and self.of is None:
             raise ValueError("lanes must be non-zero")
+        if self.of is not None and self.lanes is None:
+            raise ValueError("of counts lanes from another entity: give lanes with it")
         return self
 
 
+class LaneOffset(StrictModel):
+    """Move sideways to ``offset`` from the centre of the current lane with a sinusoidal
+    profile whose peak lateral acceleration is ``max_lateral_accel`` (OpenSCENARIO's
+    LaneOffsetAction): offset Δ·(1 − cos πτ)/2 over T = π·√(|Δ| / (2·a_max))."""
+
+    offset: Length = Field(description="target offset from the lane's centre (+ left)")
+    max_lateral_accel: Acceleration = Field(gt=0, description="peak lateral acceleration")
+    shape: Literal["sinusoidal"] = Field("sinusoidal", description="lateral profile")
+
+
 class Manoeuvre(StrictModel):
-    """One scripted action (speed, brake or lane_change) started by ``when``."""
+    """One scripted action (speed, brake, lane_change, lane_offset, or end: the run ends)
+    started by ``when``."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -344,6 +374,9 @@ class Manoeuvre(StrictModel):
         }
     )
 
+    id: str | None = Field(
+        None, pattern=ID_PATTERN, description="name (for `after` triggers and in events)"
+    )
     when: Trigger = Field(
         default_factory=lambda: Trigger(at_time=0.0),
         description="when the manoeuvre starts (default: at once)",
@@ -351,13 +384,22 @@ class Manoeuvre(StrictModel):
     speed: SpeedChange | None = Field(None, description="change speed")
     brake: Brake | None = Field(None, description="brake down to a speed")
     lane_change: LaneChange | None = Field(None, description="change lane")
+    lane_offset: LaneOffset | None = Field(None, description="move sideways within the lane")
+    end: bool = Field(
+        False,
+        description="end the run when triggered (OpenSCENARIO's StopTrigger): status "
+        "'terminated'; not a stimulus, so it need not fire for a valid run",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Manoeuvre:
-        acts = [k for k in ("speed", "brake", "lane_change") if getattr(self, k) is not None]
+        acts = [k for k in MANOEUVRE_ACTIONS if getattr(self, k) not in (None, False)]
         if len(acts) != 1:
-            raise ValueError("give exactly one action: speed, brake or lane_change")
+            raise ValueError(f"give exactly one action: {', '.join(MANOEUVRE_ACTIONS)}")
         return self
+
+
+MANOEUVRE_ACTIONS = ("speed", "brake", "lane_change", "lane_offset", "end")
 
 
 class Goal(StrictModel):
@@ -411,6 +453,12 @@ class RoadEntity(EntityBase):
         default_factory=Sensor, description="ideal object sensor of a controlled entity"
     )
     goal: Goal | None = Field(None, description="where a controlled entity should get to")
+    control_from: Duration = Field(
+        0.0,
+        ge=0,
+        description="a controlled entity's agent takes over at this time (OpenSCENARIO's "
+        "ActivateControllerAction); before it the vehicle keeps its lane and initial speed",
+    )
 
     @model_validator(mode="after")
     def _placement(self) -> RoadEntity:
@@ -430,6 +478,8 @@ class RoadEntity(EntityBase):
                 )
             if self.road is None:
                 raise ValueError("a controlled entity starts on a road (give road, lane, s)")
+        elif self.control_from:
+            raise ValueError("control_from belongs to a controlled entity (one with an agent)")
         return self
 
     @property
