@@ -144,7 +144,9 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     from sim.runner.run import check_run_folder, run_loaded, write_run_folder
     from sim.scenario.load import load_scenario
 
-    loaded = load_scenario(args.file, _kv(args.set, "--set"))
+    loaded = load_scenario(
+        args.file, _kv(args.set, "--set"), entity=args.entity, criteria=args.criteria
+    )
     _warn(loaded.warnings)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = Path(args.out) if args.out else Path("runs") / f"{loaded.scenario.id}-{stamp}"
@@ -1091,7 +1093,9 @@ def cmd_convert(args: argparse.Namespace, out: Console) -> int:
     target = Path(args.out)
     if target.exists() and not args.force:
         raise UsageError(f"{target} exists: choose another name or give --force")
-    warnings, summary = convert(Path(args.source), target)
+    warnings, summary = convert(
+        Path(args.source), target, _kv(args.set, "--set"), entity=args.entity
+    )
     _warn(warnings)
     out.print(f"[green]wrote[/] {target}  ({summary})")
     return EXIT_PASS
@@ -1294,6 +1298,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a scenario parameter, e.g. --set ego_speed='40 km/h'",
     )
     r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument(
+        "--criteria",
+        metavar="FILE",
+        help="OpenSCENARIO files: the criteria to judge by (YAML; default "
+        "<scenario>.criteria.yaml beside it, else the R157 defaults for an ALKS scenario)",
+    )
     r.add_argument("--out", metavar="DIR", help="run folder (default: runs/<id>-<time>)")
     r.add_argument("--force", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-save", action="store_true", help="write no run folder")
@@ -1622,14 +1632,27 @@ def build_parser() -> argparse.ArgumentParser:
     cv = command(
         "convert",
         cmd_convert,
-        "convert a standard-format file (OpenDRIVE .xodr) to Proving Ground YAML",
-        "Convert an ASAM OpenDRIVE 1.x road file (.xodr) to a Proving Ground road map "
-        "(a 'map:' section to put in a scenario). Each side of a road with driving lanes "
-        "becomes one of our one-way roads, '<id>.right' and '<id>.left'; the file's header "
-        "lists which OpenDRIVE lane is which of our lanes. Unsupported records are errors "
-        "naming file:line (exit 2).",
+        "convert a standard-format file (OpenSCENARIO .xosc, OpenDRIVE .xodr) to our YAML",
+        "Convert an ASAM OpenSCENARIO 1.x scenario (.xosc, with its catalogs and OpenDRIVE "
+        "road) to the equivalent Proving Ground scenario, or an ASAM OpenDRIVE 1.x road "
+        "file (.xodr) to a road map (a 'map:' section to put in a scenario). Each side of "
+        "a road with driving lanes becomes one of our one-way roads, '<id>.right' and "
+        "'<id>.left'. Unsupported elements are errors naming file:line (exit 2); see "
+        "docs/openscenario.md for the supported subset.",
     )
-    cv.add_argument("source", help="OpenDRIVE file (.xodr)")
+    cv.add_argument("source", help="OpenSCENARIO (.xosc) or OpenDRIVE (.xodr) file")
+    cv.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an OpenSCENARIO parameter's value, e.g. --set Ego_InitSpeed_Ve0_kph=50",
+    )
+    cv.add_argument(
+        "--entity",
+        metavar="NAME",
+        help="the entity under test (default: the one with an ObjectController)",
+    )
     cv.add_argument("-o", "--out", required=True, metavar="FILE", help="YAML file to write")
     cv.add_argument("--force", action="store_true", help="replace an existing output file")
 

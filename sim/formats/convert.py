@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sim.errors import UsageError
 from sim.formats.opendrive import RoadImport, load_opendrive
+
+if TYPE_CHECKING:
+    from sim.formats.openscenario import XoscImport
 
 
 def map_yaml(imp: RoadImport) -> str:
@@ -31,16 +35,46 @@ def map_yaml(imp: RoadImport) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def convert(source: Path, target: Path) -> tuple[list[str], str]:
+def scenario_yaml(imp: XoscImport) -> str:
+    """A translated OpenSCENARIO file as a scenario file of ours."""
+    files = ", ".join(p.name for p in imp.files)
+    head = (
+        f"# Converted by pground convert from ASAM OpenSCENARIO ({files}).\n"
+        "# The OpenSCENARIO parameters are resolved; rerun the conversion with --set to\n"
+        "# change them. Stations run along lane 0's centre (see the map's roads).\n"
+    )
+    data = dict(imp.data)
+    data["parameters"] = {
+        k: (str(v).lower() if isinstance(v, bool) else v) for k, v in imp.parameters.items()
+    }
+    order = ["schema_version", "id", "name", "description", "tags", "dt", "duration", "seed",
+             "control_period", "parameters", "entities", "criteria", "map"]  # fmt: skip
+    data = {k: data[k] for k in order if k in data}
+    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+
+
+def convert(
+    source: Path,
+    target: Path,
+    overrides: dict[str, Any] | None = None,
+    entity: str | None = None,
+) -> tuple[list[str], str]:
     """Convert ``source`` to ``target`` by their suffixes; returns warnings and a summary."""
     kind = source.suffix.lower()
-    if kind == ".xodr":
+    if kind == ".xosc":
+        from sim.formats.openscenario import load_xosc
+
+        imp = load_xosc(source, overrides, ego=entity)
+        text = scenario_yaml(imp)
+        summary = f"{len(imp.data['entities'])} entities on {len(imp.road.map.roads)} roads"
+        warnings = imp.warnings
+    elif kind == ".xodr":
         imp = load_opendrive(source)
         text = map_yaml(imp)
         summary = f"{len(imp.map.roads)} one-way roads from {len(imp.pieces)} OpenDRIVE roads"
         warnings = imp.warnings
     else:
-        raise UsageError(f"{source}: cannot convert '{kind or source.name}' files (.xodr)")
+        raise UsageError(f"{source}: cannot convert '{kind or source.name}' files (.xosc or .xodr)")
     if target.suffix.lower() not in (".yaml", ".yml"):
         raise UsageError(f"{target}: write to a .yaml file")
     target.parent.mkdir(parents=True, exist_ok=True)

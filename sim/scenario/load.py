@@ -51,10 +51,21 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
-    """Load and validate ``path``; raise :class:`ScenarioError` listing every problem."""
+def load_scenario(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    entity: str | None = None,
+    criteria: str | Path | None = None,
+) -> LoadedScenario:
+    """Load and validate ``path``; raise :class:`ScenarioError` listing every problem.
+    An OpenSCENARIO file (``.xosc``) is translated first (sim.formats.openscenario); its
+    ``overrides`` are its own parameters, ``entity`` names the entity under test and
+    ``criteria`` is a criteria file (default: ``<stem>.criteria.yaml`` beside it)."""
     path = Path(path)
     overrides = dict(overrides or {})
+    if path.suffix.lower() == ".xosc":
+        return _load_xosc(path, overrides, entity, criteria)
     data, lines = load_with_lines(path)
     name = str(path)
     if not isinstance(data, dict):
@@ -119,6 +130,38 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         for loc, msg in _late_triggers(scenario)
     )
     return LoadedScenario(path, scenario, digest, params, overrides, resolved, warnings)
+
+
+def _load_xosc(
+    path: Path, overrides: dict[str, Any], entity: str | None, criteria: str | Path | None
+) -> LoadedScenario:
+    from sim.formats.openscenario import load_xosc
+
+    imp = load_xosc(path, overrides, ego=entity, criteria=criteria)
+    problems: list[str] = []
+
+    def report(loc: Loc, msg: str) -> None:
+        problems.append(f"{path}: (translated) {format_loc(loc)}: {msg}")
+
+    resolved = dict(imp.data)
+    resolved["parameters"] = {
+        k: (str(v).lower() if isinstance(v, bool) else v) for k, v in imp.parameters.items()
+    }
+    scenario = _validate(resolved, report)
+    if scenario is not None and not problems:
+        for loc, msg in _semantic_checks(scenario):
+            report(loc, msg)
+    if problems or scenario is None:
+        raise ScenarioError(problems[0] if problems else f"{path}: invalid", problems)
+    return LoadedScenario(
+        path,
+        scenario,
+        imp.digest(),
+        resolved["parameters"],
+        overrides,
+        resolved,
+        tuple(imp.warnings),
+    )
 
 
 def override_problem(default: Any, value: Any) -> str | None:
