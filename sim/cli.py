@@ -294,6 +294,8 @@ def cmd_suite(args: argparse.Namespace, out: Console) -> int:
         if value is not None and value < low:
             raise UsageError(f"{flag} {value}: must be positive")
     suite = load_suite(args.suite)
+    if Path(args.suite).suffix.lower() == ".xosc":
+        out.print(f"{args.suite}: {suite.description}", soft_wrap=True)
     _check_agents(args, [args.agent, args.reference])
     if args.sample is not None:
         suite = suite.sample(args.sample, args.sample_seed)

@@ -159,10 +159,37 @@ class Suite:
         return dataclasses.replace(self, entries=[self.entries[i] for i in pick], sampled=sampled)
 
 
+def _xosc_suite(path: Path) -> Suite:
+    """An OpenSCENARIO variation file's runs (sim.formats.oscvariation), or one scenario."""
+    from sim.formats.oscvariation import is_variation, load_variation
+
+    if not is_variation(path):
+        job = Job(path.stem, path.stem, path, {}, 1, _file_sha(path))
+        return Suite(path.stem, f"the scenario {path}", [job], path, _file_sha(path))
+    vs = load_variation(path)
+    if len(vs.runs) > MAX_RUNS:
+        raise ScenarioError(f"{path}: {len(vs.runs):,} runs; a suite may have at most {MAX_RUNS:,}")
+    if not vs.runs:
+        raise ScenarioError(f"{path}: no combination meets the template's constraints")
+    family = vs.template.stem
+    sha = _file_sha(vs.template)
+    width = len(str(len(vs.runs)))
+    jobs = [
+        Job(f"{family}-{k:0{width}d}", family, vs.template, values, 1, sha)
+        for k, values in enumerate(vs.runs)
+    ]
+    return Suite(path.stem, vs.summary, jobs, path, _file_sha(path))
+
+
 def is_suite_file(path: Path) -> bool:
-    """True for a folder, or a file whose top level has a 'scenarios' key."""
+    """True for a folder, a file whose top level has a 'scenarios' key, or an OpenSCENARIO
+    variation file."""
     if path.is_dir():
         return True
+    if path.suffix.lower() == ".xosc":
+        from sim.formats.oscvariation import is_variation
+
+        return is_variation(path)
     try:
         data, _ = load_with_lines(path)
     except ScenarioError:
@@ -188,6 +215,8 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
     point of entries filtered by ``avoidable_by`` (to compute their outcomes)."""
 
     path = Path(path)
+    if path.suffix.lower() == ".xosc" and path.is_file():
+        return _xosc_suite(path)
     # a single scenario file is a suite of one run, as a folder is a suite of its files
     single = not path.is_dir() and _looks_like_scenario(path)
     if path.is_dir() or single:
