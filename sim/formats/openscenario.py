@@ -38,7 +38,7 @@ from sim.domains.road.network import RoadNetwork
 from sim.errors import ScenarioError
 from sim.formats.opendrive import RoadImport, load_opendrive
 from sim.formats.oscexpr import ExprError, resolve
-from sim.formats.xmlio import Problems, parse
+from sim.formats.xmlio import Invalid, Problems, parse
 
 #: How long a run whose StopTrigger waits for an action may last at most.
 DEFAULT_DURATION_CAP_S = 120.0
@@ -55,7 +55,7 @@ PARAM_TYPES = ("double", "integer", "unsignedInt", "unsignedShort", "string", "b
 DEFAULT_AGENT = "acc"
 
 
-class Unsupported(Exception):
+class Unsupported(Invalid):
     """Reported already; stop reading this element."""
 
 

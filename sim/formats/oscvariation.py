@@ -23,7 +23,7 @@ from lxml import etree
 
 from sim.errors import ScenarioError
 from sim.formats.openscenario import Unsupported, _Reader, convert
-from sim.formats.xmlio import Problems, parse
+from sim.formats.xmlio import Invalid, Problems, number, parse
 
 #: Steps a DistributionRange may have (a typo in stepWidth must not make a billion runs).
 MAX_RANGE_STEPS = 100_000
@@ -87,7 +87,7 @@ def load_variation(path: str | Path, *, seed: int = 0) -> VariationSet:
                 continue
             try:
                 axes.append(_deterministic(pr, d, decls))
-            except Unsupported:
+            except Invalid:
                 continue
     sto = pvd.find("Stochastic")
     stochastic = None
@@ -95,7 +95,7 @@ def load_variation(path: str | Path, *, seed: int = 0) -> VariationSet:
         try:
             draws, stochastic = _stochastic(pr, sto, decls, seed)
             axes.append(draws)
-        except Unsupported:
+        except Invalid:
             pass
     if det is None and sto is None:
         pr.add(pvd, "no Deterministic or Stochastic distribution")
@@ -146,24 +146,11 @@ def _typed(pr: Problems, el: etree._Element, name: str, raw: str, decls: dict) -
         raise Unsupported(name) from None
 
 
-def _num(pr: Problems, el: etree._Element, attr: str) -> float:
-    raw = el.get(attr)
-    try:
-        x = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        pr.add(el, f"{attr}='{raw}' is not a number")
-        raise Unsupported(attr) from None
-    if not math.isfinite(x):
-        pr.add(el, f"{attr}='{raw}' is not finite")
-        raise Unsupported(attr)
-    return x
-
-
 def _range(pr: Problems, el: etree._Element | None, parent: etree._Element) -> tuple[float, float]:
     if el is None:
         pr.add(parent, "no <Range>")
         raise Unsupported("range")
-    lo, hi = _num(pr, el, "lowerLimit"), _num(pr, el, "upperLimit")
+    lo, hi = number(pr, el, "lowerLimit"), number(pr, el, "upperLimit")
     if lo > hi:
         pr.add(el, f"lowerLimit {lo:g} exceeds upperLimit {hi:g}")
         raise Unsupported("range")
@@ -185,7 +172,7 @@ def _deterministic(pr: Problems, d: etree._Element, decls: dict) -> list[dict[st
                 raise Unsupported(name)
             return [{name: _typed(pr, e, name, e.get("value", ""), decls)} for e in elems]
         if k.tag == "DistributionRange":
-            step = _num(pr, k, "stepWidth")
+            step = number(pr, k, "stepWidth")
             lo, hi = _range(pr, k.find("Range"), k)
             if step <= 0:
                 pr.add(k, f"stepWidth={step:g}: must be positive")
@@ -228,12 +215,12 @@ def _deterministic(pr: Problems, d: etree._Element, decls: dict) -> list[dict[st
 def _stochastic(
     pr: Problems, sto: etree._Element, decls: dict, seed: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    n = int(_num(pr, sto, "numberOfTestRuns"))
+    n = int(number(pr, sto, "numberOfTestRuns"))
     if not 1 <= n <= 1_000_000:
         pr.add(sto, f"numberOfTestRuns={n}: 1 to 1,000,000")
         raise Unsupported("n")
     file_seed = sto.get("randomSeed")
-    used = int(_num(pr, sto, "randomSeed")) if file_seed is not None else seed
+    used = int(number(pr, sto, "randomSeed")) if file_seed is not None else seed
     rng = np.random.default_rng(used)
     columns: dict[str, list[Any]] = {}
     for d in sto.findall("StochasticDistribution"):
@@ -274,14 +261,14 @@ def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> 
             raise Unsupported(k.tag)
         return [float(v) for v in rng.uniform(lo, hi, n)]
     if k.tag == "NormalDistribution":
-        mean, var = _num(pr, k, "expectedValue"), _num(pr, k, "variance")
+        mean, var = number(pr, k, "expectedValue"), number(pr, k, "variance")
         if var < 0:
             pr.add(k, "a negative variance")
             raise Unsupported(k.tag)
         return truncated(lambda m: rng.normal(mean, math.sqrt(var), m))
     if k.tag == "LogNormalDistribution":
         # expectedValue and variance of the log-normal variable itself
-        mean, var = _num(pr, k, "expectedValue"), _num(pr, k, "variance")
+        mean, var = number(pr, k, "expectedValue"), number(pr, k, "variance")
         if mean <= 0 or var < 0:
             pr.add(k, "expectedValue must be positive and variance not negative")
             raise Unsupported(k.tag)
@@ -289,7 +276,7 @@ def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> 
         mu = math.log(mean) - s2 / 2
         return truncated(lambda m: rng.lognormal(mu, math.sqrt(s2), m))
     if k.tag == "PoissonDistribution":
-        lam = _num(pr, k, "expectedValue")
+        lam = number(pr, k, "expectedValue")
         if lam < 0:
             pr.add(k, "a negative expectedValue")
             raise Unsupported(k.tag)
@@ -299,7 +286,7 @@ def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> 
         if not bins:
             pr.add(k, "no HistogramBin")
             raise Unsupported(k.tag)
-        w = np.array([_num(pr, b, "weight") for b in bins])
+        w = np.array([number(pr, b, "weight") for b in bins])
         ranges = [_range(pr, b.find("Range"), b) for b in bins]
         if (w < 0).any() or w.sum() <= 0:
             pr.add(k, "bin weights must be non-negative and not all zero")
@@ -314,7 +301,7 @@ def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> 
         if not elems:
             pr.add(k, "an empty ProbabilityDistributionSet")
             raise Unsupported(k.tag)
-        w = np.array([_num(pr, e, "weight") for e in elems])
+        w = np.array([number(pr, e, "weight") for e in elems])
         if (w < 0).any() or w.sum() <= 0:
             pr.add(k, "weights must be non-negative and not all zero")
             raise Unsupported(k.tag)
