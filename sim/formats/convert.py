@@ -53,6 +53,22 @@ def scenario_yaml(imp: XoscImport) -> str:
     return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
 
+def _scenario_of(source: Path) -> Any:
+    """The scenario of a scenario file, a counterexample or a run folder (its resolved
+    scenario, as run)."""
+    import json
+
+    from sim.scenario.load import load_resolved, load_scenario
+
+    if source.is_dir():
+        manifest = source / "manifest.json"
+        if not manifest.is_file():
+            raise UsageError(f"{source}: not a run folder (no manifest.json)")
+        resolved = json.loads(manifest.read_text())["scenario"]["resolved"]
+        return load_resolved(resolved, f"{manifest}: scenario.resolved")
+    return load_scenario(source).scenario
+
+
 def convert(
     source: Path,
     target: Path,
@@ -61,6 +77,14 @@ def convert(
 ) -> tuple[list[str], str]:
     """Convert ``source`` to ``target`` by their suffixes; returns warnings and a summary."""
     kind = source.suffix.lower()
+    if target.suffix.lower() == ".xosc":
+        from sim.formats.export import export_xosc
+
+        scenario = _scenario_of(source)
+        written = export_xosc(scenario, target)
+        return [], "with " + ", ".join(p.name for p in written[:-1] if p != target) + (
+            f" and {written[-1].name}"
+        )
     if kind == ".xosc":
         from sim.formats.openscenario import load_xosc
 
@@ -76,7 +100,7 @@ def convert(
     else:
         raise UsageError(f"{source}: cannot convert '{kind or source.name}' files (.xosc or .xodr)")
     if target.suffix.lower() not in (".yaml", ".yml"):
-        raise UsageError(f"{target}: write to a .yaml file")
+        raise UsageError(f"{target}: write to a .yaml file (or .xosc from a scenario)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     tmp.write_text(text, encoding="utf-8")

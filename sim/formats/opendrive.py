@@ -255,6 +255,7 @@ def _road(pr: Problems, road: etree._Element, rid: str):
             continue
         reverse = (sign > 0) == (rule == "RHT")
         t0 = (lay0["hi"] - lay0["w"] / 2 if reverse else lay0["lo"] + lay0["w"] / 2) + extra
+        t0 = round(t0, 9) + 0.0  # a written laneOffset comes back exact (and never -0.0)
         sd = Side(
             road_id=road_id(rid, sign),
             odr_road=rid,
@@ -284,12 +285,23 @@ def _road(pr: Problems, road: etree._Element, rid: str):
             "markings": sd.markings,
             "reference_offset": sd.t0,
             "reverse": sd.reverse,
-            "chord_tolerance": IMPORT_CHORD_TOLERANCE_M,
+            "chord_tolerance": _tolerance(pr, road),
         }
         if speed is not None:
             spec["speed_limit"] = speed
         specs.append(spec)
     return specs, out_sides, plan, length
+
+
+def _tolerance(pr: Problems, road: etree._Element) -> float:
+    """Our chord tolerance: written by `pground convert` as userData, else the import's."""
+    for ud in road.findall("userData"):
+        if ud.get("code") == "pground:chord_tolerance":
+            try:
+                return number(pr, ud, "value")
+            except Invalid:
+                break
+    return IMPORT_CHORD_TOLERANCE_M
 
 
 def _plan_view(pr: Problems, road: etree._Element) -> list[Piece] | None:

@@ -25,6 +25,7 @@ place the centre of its bounding box: the box's ``Center`` offset is added along
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ class Placed:
     lane_id: int
     s: float  # OpenDRIVE station of the reference point
     offset: float  # lateral offset from the lane centre (+ left of the reference line)
-    heading: float = 0.0  # relative to the lane's direction of travel
+    heading: float = 0.0  # relative to the lane's direction of travel (absolute in the world)
+    world: tuple[float, float] | None = None  # a WorldPosition (then no road)
 
 
 @dataclass
@@ -85,6 +87,9 @@ class Entity:
     control_from: float = 0.0
     path: list[tuple[float, float]] | None = None
     placed_s: float | None = None  # our station, when placed by a distance to another
+    agent: str = DEFAULT_AGENT  # Property pground:agent of its controller (pground convert)
+    agent_params: dict[str, Any] | None = None
+    static: bool = False  # Property pground:behaviour = static
 
 
 @dataclass
@@ -442,7 +447,7 @@ class _Translator:
         self.ents: dict[str, Entity] = {}
         self.duration: float | None = None
         self.action_owner: dict[str, str] = {}  # action name -> entity
-        self.stop: dict[str, Any] | None = None
+        self.stops = 0  # end manoeuvres made from the StopTrigger
 
     # ------------------------------------------------------------------ entities
     def entities(self, root: etree._Element, ego: str | None) -> None:
@@ -458,7 +463,9 @@ class _Translator:
             except Unsupported:
                 continue
             controlled = obj.find("ObjectController") is not None
-            self.ents[name] = Entity(name, obj, kind, length, width, cx, controlled)
+            ent = Entity(name, obj, kind, length, width, cx, controlled)
+            self._properties(ent, obj, body)
+            self.ents[name] = ent
         if ego is not None:
             if ego not in self.ents:
                 raise ScenarioError(
@@ -471,6 +478,24 @@ class _Translator:
                 root.find("Entities"),
                 "no entity has an ObjectController: name the one under test with --entity",
             )
+
+    def _properties(self, ent: Entity, obj: etree._Element, body: etree._Element) -> None:
+        """What `pground convert` wrote as Properties: the agent, its parameters, a vehicle
+        that never moves. Other tools ignore them; other files do not have them."""
+        for prop in obj.findall("ObjectController/Controller/Properties/Property"):
+            if prop.get("name") == "pground:agent":
+                ent.agent = self.rd.text(prop, "value")
+            elif prop.get("name") == "pground:agent_params":
+                try:
+                    params = json.loads(prop.get("value", "{}"))
+                except json.JSONDecodeError as exc:
+                    raise self.rd.fail(prop, f"not JSON: {exc}") from None
+                if not isinstance(params, dict):
+                    raise self.rd.fail(prop, "expected a JSON object of agent parameters")
+                ent.agent_params = params
+        for prop in body.findall("Properties/Property"):
+            if prop.get("name") == "pground:behaviour" and prop.get("value") == "static":
+                ent.static = True
 
     def _object(self, obj: etree._Element) -> etree._Element:
         ref = obj.find("CatalogReference")
@@ -557,6 +582,12 @@ class _Translator:
                 return False
             ent.placed = placed
             return True
+        if act.tag == "ControllerAction":
+            inner = rd.one(act, "ActivateControllerAction")
+            if not ent.controlled:
+                raise rd.fail(inner, f"'{ent.name}' is not the entity under test")
+            ent.control_from = 0.0
+            return True
         if act.tag == "LongitudinalAction":
             inner = rd.one(act, "SpeedAction", "LongitudinalDistanceAction")
             if inner.tag == "SpeedAction":
@@ -592,6 +623,8 @@ class _Translator:
         other = self._entity(la, "entityRef")
         if other.placed is None or other.speed is None:
             return False
+        if other.placed.world is not None or (ent.placed and ent.placed.world is not None):
+            raise rd.fail(la, "a distance between entities placed in the world: not supported")
         if rd.flag(la, "continuous", False):
             raise rd.fail(la, "continuous='true' is not supported (a one-off placement is)")
         if la.get("timeGap") is not None:
@@ -636,7 +669,13 @@ class _Translator:
 
     def _position(self, pos: etree._Element, ent: Entity) -> Placed | None:
         rd = self.rd
-        el = rd.one(pos, "LanePosition", "RelativeLanePosition")
+        el = rd.one(pos, "LanePosition", "RelativeLanePosition", "WorldPosition")
+        if el.tag == "WorldPosition":
+            for axis in ("z", "p", "r"):
+                if rd.num(el, axis, 0.0):
+                    raise rd.fail(el, f"{axis} is not supported (the world is 2-D)")
+            xy = (rd.num(el, "x"), rd.num(el, "y"))
+            return Placed("", 0, math.nan, 0.0, rd.num(el, "h", 0.0), world=xy)
         heading = 0.0
         o = el.find("Orientation")
         if o is not None:
@@ -652,6 +691,8 @@ class _Translator:
             offset = rd.num(el, "offset", 0.0)
         else:
             other = self._entity(el, "entityRef")
+            if other.placed is not None and other.placed.world is not None:
+                raise rd.fail(el, f"relative to '{other.name}', placed in the world: not supported")
             if other.placed is None or other.placed_s is not None:
                 if other.placed is None:
                     return None
@@ -683,6 +724,8 @@ class _Translator:
                     if rd.num(mg, "maximumExecutionCount", 1) != 1:
                         rd.pr.add(mg, "maximumExecutionCount other than 1 is not supported")
                     actors = [self._entity(a, "entityRef") for a in mg.findall("Actors/EntityRef")]
+                    if not mg.findall("Maneuver"):
+                        continue  # nothing to do (a placeholder act)
                     if not actors:
                         rd.pr.add(mg, "no actors")
                         continue
@@ -797,9 +840,21 @@ class _Translator:
             to = (pair - {actor.name}).pop()
             if rd.text(c, "rule") != "lessThan":
                 raise rd.fail(c, "rule='lessThan' is supported")
+            kind = rd.text(c, "relativeDistanceType", "longitudinal")
+            centred = first.centre_x == 0 and other.centre_x == 0
+            if (
+                c.tag == "RelativeDistanceCondition"
+                and kind == "cartesianDistance"
+                and not rd.flag(c, "freespace", False)
+                and centred
+            ):  # reference points at the box centres: our centre distance
+                out["distance_below"] = rd.num(c, "value")
+                out["to"] = to
+                if delay:
+                    out["delay"] = delay
+                return out
             if not rd.flag(c, "freespace", False):
                 raise rd.fail(c, "freespace='true' is supported (bumper-to-bumper distances)")
-            kind = rd.text(c, "relativeDistanceType", "longitudinal")
             if kind != "longitudinal":
                 raise rd.fail(c, f"relativeDistanceType='{kind}' (longitudinal is supported)")
             if c.tag == "RelativeDistanceCondition":
@@ -864,8 +919,13 @@ class _Translator:
             return self._trajectory(rd.one(inner, "FollowTrajectoryAction"), actor)
         raise rd.fail(inner, f"{inner.tag} in an event is not supported")
 
+    def _on_lane(self, el: etree._Element, actor: Entity) -> None:
+        if actor.placed is None or actor.placed.world is not None:
+            raise self.rd.fail(el, f"'{actor.name}' is not placed on a lane")
+
     def _lane_change(self, la: etree._Element, actor: Entity) -> dict[str, Any]:
         rd = self.rd
+        self._on_lane(la, actor)
         if rd.num(la, "targetLaneOffset", 0.0) != 0:
             raise rd.fail(la, "targetLaneOffset is not supported")
         dyn = la.find("LaneChangeActionDynamics")
@@ -894,6 +954,7 @@ class _Translator:
 
     def _lane_offset(self, la: etree._Element, actor: Entity) -> dict[str, Any]:
         rd = self.rd
+        self._on_lane(la, actor)
         if rd.flag(la, "continuous", False):
             raise rd.fail(la, "continuous='true' is not supported")
         dyn = la.find("LaneOffsetActionDynamics")
@@ -948,27 +1009,48 @@ class _Translator:
             raise rd.fail(traj, "a trajectory at varying speed is not supported (constant is)")
         if actor.path is not None:
             raise rd.fail(fa, f"'{actor.name}' follows one trajectory at most")
-        if self._world(actor.placed) != pts[0]:
+        if math.dist(self._world(actor.placed), pts[0]) > 1e-6:
             raise rd.fail(verts[0], "the trajectory must start where the actor stands")
         actor.path = pts
-        return {"speed": {"target": float(speeds[0])}}
+        speed = float(speeds[0])
+        for d in traj.findall("ParameterDeclarations/ParameterDeclaration"):
+            # written by pground convert: the speed the vertex times were made from
+            if d.get("name") == "pground_speed_mps":
+                exact = rd.num(d, "value")
+                if abs(exact - speed) <= 1e-9 * max(1.0, speed):
+                    speed = exact
+        return {"speed": {"target": speed}}
 
     def _world(self, p: Placed) -> tuple[float, float]:
+        if p.world is not None:
+            return p.world
         road_id, lane = self.road.lane(p.odr_road, p.lane_id)
         r = self.net.ids.index(road_id)
         s = self.road.station(p.odr_road, p.lane_id, p.s)
         t = lane * self.net.lane_width[r] + self.road.lateral(p.odr_road, p.lane_id, p.offset)
         x, y, _, _ = self.net.pose(np.array([r]), np.array([s]), np.array([t]))
-        return (round(float(x[0]), 9), round(float(y[0]), 9))
+        return (float(x[0]), float(y[0]))
 
     def _stop(self, stop: etree._Element) -> None:
+        """Each ConditionGroup of the StopTrigger (OR'ed) with one condition: a simulation
+        time sets the duration, an action's end adds an `end` manoeuvre."""
+        groups = stop.findall("ConditionGroup")
+        if not groups:
+            raise self.rd.fail(stop, "no ConditionGroup")
+        for g in groups:
+            conds = g.findall("Condition")
+            if len(conds) != 1:
+                raise self.rd.fail(g, "one Condition per ConditionGroup is supported (no AND)")
+            self._stop_condition(conds[0])
+
+    def _stop_condition(self, cond: etree._Element) -> None:
         rd = self.rd
-        cond = self._single(stop)
         delay = rd.num(cond, "delay", 0.0)
         sim = cond.find("ByValueCondition/SimulationTimeCondition")
         state = cond.find("ByValueCondition/StoryboardElementStateCondition")
         if sim is not None:
-            self.duration = rd.num(sim, "value") + delay
+            value = rd.num(sim, "value") + delay
+            self.duration = value if self.duration is None else min(self.duration, value)
         elif state is not None:
             ref = self._state_ref(state)
             raw = rd.text(state, "storyboardElementRef")
@@ -978,16 +1060,42 @@ class _Translator:
             when: dict[str, Any] = {"after": ref}
             if delay:
                 when["delay"] = delay
-            owner.manoeuvres.append({"id": "stop-trigger", "when": when, "end": True})
+            self.stops += 1
+            name = "stop-trigger" if self.stops == 1 else f"stop-trigger-{self.stops}"
+            owner.manoeuvres.append({"id": name, "when": when, "end": True})
         else:
             raise rd.fail(cond, "a StopTrigger on a simulation time or an action's end")
 
     # ------------------------------------------------------------------ output
+    def _world_entity(self, e: Entity) -> dict[str, Any]:
+        """An entity placed by a WorldPosition: a walker on its trajectory, or fixed at its
+        point (a reference point off the box centre is refused: it would need a heading)."""
+        if e.controlled:
+            raise self.rd.fail(e.el, f"'{e.name}' is under test: place it on a lane")
+        if e.centre_x and e.path is None:
+            raise self.rd.fail(e.el, f"'{e.name}': placed in the world with its box off its "
+                               "reference point (Center x != 0): not supported")  # fmt: skip
+        ent: dict[str, Any] = {"id": e.name, "domain": "road", "kind": e.kind,
+                               "length": e.length, "width": e.width}  # fmt: skip
+        if e.path is not None:
+            ent["speed"] = float(e.speed or 0.0)
+            ent["behaviour"] = {"type": "path", "points": [list(q) for q in e.path]}
+        else:
+            x, y = e.placed.world
+            ent.update(x=x, y=y, heading=e.placed.heading, speed=0.0)
+            ent["behaviour"] = {"type": "static"}
+        if e.manoeuvres:
+            ent["manoeuvres"] = e.manoeuvres
+        return ent
+
     def scenario(self, header: etree._Element) -> dict[str, Any]:
         desc = header.get("description", "")
         entities = []
         for e in self.ents.values():
             p = e.placed
+            if p.world is not None:
+                entities.append(self._world_entity(e))
+                continue
             road_id, lane = self.road.lane(p.odr_road, p.lane_id)
             ent: dict[str, Any] = {
                 "id": e.name,
@@ -997,7 +1105,7 @@ class _Translator:
                 "width": e.width,
                 "road": road_id,
                 "lane": lane,
-                "s": round(float(self._our_s(e)), 9),
+                "s": float(self._our_s(e)),
                 "speed": float(e.speed),
             }
             offset = self.road.lateral(p.odr_road, p.lane_id, p.offset)
@@ -1006,21 +1114,25 @@ class _Translator:
             if p.heading:
                 ent["heading"] = p.heading
             if e.controlled:
-                ent["agent"] = DEFAULT_AGENT
-                ent["agent_params"] = {"set_speed": float(e.speed)}
+                ent["agent"] = e.agent
+                params = {"set_speed": float(e.speed)} if e.agent == DEFAULT_AGENT else {}
+                ent["agent_params"] = params if e.agent_params is None else e.agent_params
                 if e.control_from:
                     ent["control_from"] = e.control_from
             elif e.path is not None:  # on its road: tracked along it, so gaps are OSC's
                 ent.pop("heading", None)
+                # a walker's path is its reference point's: it starts there
+                ent["s"] = float(self.road.station(p.odr_road, p.lane_id, p.s))
                 ent["behaviour"] = {"type": "path", "points": [list(q) for q in e.path]}
                 ent["speed"] = 0.0 if e.speed is None else e.speed
-            elif e.kind == "obstacle":
+            elif e.kind == "obstacle" or e.static:
                 ent["behaviour"] = {"type": "static"}
             else:
                 ent["behaviour"] = {"type": "scripted"}
             if e.manoeuvres and not e.controlled:
                 ent["manoeuvres"] = e.manoeuvres
             entities.append(ent)
+        params = self.rd.params
         duration = self.duration or DEFAULT_DURATION_CAP_S
         name = Path(self.rd.path).name
         criteria, tags = default_criteria(desc)
@@ -1031,10 +1143,11 @@ class _Translator:
             "description": f"Imported from {name} (ASAM OpenSCENARIO 1.x) by Proving Ground. "
             f"{desc.rstrip('.')}. Author: {header.get('author', 'unknown')}.",
             "tags": ["openscenario", *tags],
-            "dt": DT_S,
+            # a file pground convert wrote carries our time step, control period and seed
+            "dt": float(params.get("pground_dt_s", DT_S)),
             "duration": duration,
-            "seed": 1,
-            "control_period": CONTROL_PERIOD_S,
+            "seed": int(params.get("pground_seed", 1)),
+            "control_period": float(params.get("pground_control_period_s", CONTROL_PERIOD_S)),
             "map": {"road": self.road.yaml_map()},
             "entities": entities,
             "criteria": criteria,

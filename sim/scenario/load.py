@@ -138,21 +138,11 @@ def _load_xosc(
     from sim.formats.openscenario import load_xosc
 
     imp = load_xosc(path, overrides, ego=entity, criteria=criteria)
-    problems: list[str] = []
-
-    def report(loc: Loc, msg: str) -> None:
-        problems.append(f"{path}: (translated) {format_loc(loc)}: {msg}")
-
     resolved = dict(imp.data)
     resolved["parameters"] = {
         k: (str(v).lower() if isinstance(v, bool) else v) for k, v in imp.parameters.items()
     }
-    scenario = _validate(resolved, report)
-    if scenario is not None and not problems:
-        for loc, msg in _semantic_checks(scenario):
-            report(loc, msg)
-    if problems or scenario is None:
-        raise ScenarioError(problems[0] if problems else f"{path}: invalid", problems)
+    scenario = load_resolved(resolved, f"{path}: (translated)")
     return LoadedScenario(
         path,
         scenario,
@@ -162,6 +152,23 @@ def _load_xosc(
         resolved,
         tuple(imp.warnings),
     )
+
+
+def load_resolved(resolved: dict[str, Any], where: str) -> ScenarioBase:
+    """Validate a scenario whose parameters are already substituted (a translated file, a
+    run folder's resolved scenario); problems are reported as ``where: field: ...``."""
+    problems: list[str] = []
+
+    def report(loc: Loc, msg: str) -> None:
+        problems.append(f"{where} {format_loc(loc)}: {msg}")
+
+    scenario = _validate(resolved, report)
+    if scenario is not None and not problems:
+        for loc, msg in _semantic_checks(scenario):
+            report(loc, msg)
+    if problems or scenario is None:
+        raise ScenarioError(problems[0] if problems else f"{where} invalid", problems)
+    return scenario
 
 
 def override_problem(default: Any, value: Any) -> str | None:
