@@ -190,7 +190,13 @@ def test_flight_levels_and_lat_lon():
     assert x == pytest.approx(1111.95 * math.cos(math.radians(52.0)), rel=1e-4)
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def _heavy_slow(entries: list) -> list:
+    """The 1,000-aircraft sector (about 9 s a run) goes to the slow set."""
+    return [pytest.param(e, marks=pytest.mark.slow) if e.name == "sector_1000" else e
+            for e in entries]  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", _heavy_slow(ENTRIES), ids=lambda e: e.name)
 def test_daa_pilot_passes_every_shipped_air_scenario(entry):
     out = run_loaded(load_scenario(entry.path, entry.overrides))
     passed_and_saveable(out)
@@ -199,7 +205,7 @@ def test_daa_pilot_passes_every_shipped_air_scenario(entry):
 REACTIVE = [e for e in ENTRIES if "reactive" in load_scenario(e.path, e.overrides).scenario.tags]
 
 
-@pytest.mark.parametrize("entry", REACTIVE, ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", _heavy_slow(REACTIVE), ids=lambda e: e.name)
 def test_plan_only_fails_every_encounter(entry):
     out = run_loaded(load_scenario(entry.path, entry.overrides), agent="plan-only")
     assert out.verdict == "fail"

@@ -170,8 +170,9 @@ def _fuzz(examples: int) -> settings:
     )
 
 
+@pytest.mark.slow  # about 35 s: the slow set (CI runs it)
 @seed(18)
-@_fuzz(1500)  # about 30 s
+@_fuzz(1500)
 @given(case=mutated(SCENARIO_FILES + SUITE_FILES))
 def test_validate_survives_mutated_files(tmp_path, case):
     _check(tmp_path, case, limit_s=10.0)

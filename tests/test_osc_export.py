@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
+from sim.formats.convert import convert
 from sim.formats.export import export_xosc
 from sim.runner.run import run_loaded
 from sim.scenario import load_scenario
@@ -45,6 +46,10 @@ def round_trip(source: Path, tmp_path: Path, schemas) -> None:
     assert not [e.reason for e in odr.iter_errors(str(out.with_suffix(".xodr")))]
     a, b = run_loaded(lo), run_loaded(load_scenario(out))
     assert a.result.log.digest() == b.result.log.digest()
+    # and on to our YAML again: YAML -> xosc/xodr -> YAML runs the same
+    back = tmp_path / f"{source.stem}.back.yaml"
+    convert(out, back)
+    assert run_loaded(load_scenario(back)).result.log.digest() == a.result.log.digest()
     assert a.verdict == b.verdict
     assert [(c.expected, c.actual) for c in a.criteria] == [
         (c.expected, c.actual) for c in b.criteria

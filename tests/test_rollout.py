@@ -21,7 +21,14 @@ def _agents(lo, agent):
     return {e.id: agent for e in lo.scenario.entities if e.controlled}
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(e, marks=pytest.mark.slow) if e.name == "highway_traffic" else e
+        for e in ENTRIES
+    ],  # fmt: skip  (50 vehicles for 120 s: the slow set)
+    ids=lambda e: e.name,
+)
 def test_same_scenario_and_seed_give_identical_logs(entry):
     """Byte-identical trajectories for every shipped scenario (fresh agents each time)."""
     from sim.runner.run import run_loaded

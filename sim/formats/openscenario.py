@@ -617,8 +617,8 @@ class _Translator:
         return True
 
     def _init_distance(self, ent: Entity, la: etree._Element) -> bool:
-        """LongitudinalDistanceAction at Init: place ``ent`` ahead of (leadingReferenced-
-        Entity: the referenced entity leads... see below) or behind the referenced entity."""
+        """LongitudinalDistanceAction at Init: place ``ent`` at a distance (or time gap)
+        ahead of or behind the referenced entity, along the lane."""
         rd = self.rd
         other = self._entity(la, "entityRef")
         if other.placed is None or other.speed is None:
@@ -639,7 +639,7 @@ class _Translator:
         freespace = rd.flag(la, "freespace", False)
         # ASAM OSC 1.x LongitudinalDisplacement: leadingReferencedEntity = "ahead of the
         # entity", the actor leads; trailingReferencedEntity = the actor trails
-        disp = rd.text(la, "displacement", "trailingReferencedEntity")
+        disp = rd.text(la, "displacement", "any")
         if disp not in ("leadingReferencedEntity", "trailingReferencedEntity"):
             raise rd.fail(la, f"displacement='{disp}': say which of the two leads")
         ahead = disp == "leadingReferencedEntity"
