@@ -1093,8 +1093,13 @@ def cmd_convert(args: argparse.Namespace, out: Console) -> int:
     from sim.formats.convert import convert
 
     target = Path(args.out)
-    if target.exists() and not args.force:
-        raise UsageError(f"{target} exists: choose another name or give --force")
+    # an OpenSCENARIO export also writes its road and its criteria beside it
+    written = [target]
+    if target.suffix.lower() == ".xosc":
+        written += [target.with_suffix(".xodr"), target.with_suffix(".criteria.yaml")]
+    taken = [p for p in written if p.exists()]
+    if taken and not args.force:
+        raise UsageError(f"{taken[0]} exists: choose another name or give --force")
     warnings, summary = convert(
         Path(args.source), target, _kv(args.set, "--set"), entity=args.entity
     )

@@ -46,6 +46,7 @@ def test_expressions_of_the_alks_templates():
         ("${sqrt(-1)}", "sqrt(-1)"),
         ("${__import__('os')}", "unexpected"),
         ("${$s * 2}", "not a number"),
+        ("${" + "(" * 900 + "1" + ")" * 900 + "}", "nested too deeply"),
     ]:
         with pytest.raises(ExprError, match=re_escape(needle)):
             resolve(bad, p)

@@ -224,6 +224,30 @@ def test_stochastic_draws_are_seeded(tmp_path):
     assert b != a and b == load_variation(_stochastic(tmp_path, 50, seed=""), seed=3).runs
 
 
+def test_a_runaway_variation_is_refused_quickly(tmp_path):
+    """A range with a tiny step (or a product of ranges) past the bounds is refused at
+    once, not expanded."""
+    (tmp_path / "t.xosc").write_text(TEMPLATE)
+    v = tmp_path / "v.xosc"
+    axes = "".join(
+        f'<DeterministicSingleParameterDistribution parameterName="{n}"><DistributionRange '
+        f'stepWidth="1"><Range lowerLimit="0" upperLimit="99"/></DistributionRange>'
+        "</DeterministicSingleParameterDistribution>"
+        for n in "unlh"
+    )
+    v.write_text(
+        '<?xml version="1.0"?><OpenSCENARIO><FileHeader revMajor="1" revMinor="2"/>'
+        '<ParameterValueDistribution><ScenarioFile filepath="t.xosc"/>'
+        f"<Deterministic>{axes}</Deterministic></ParameterValueDistribution></OpenSCENARIO>"
+    )
+    with pytest.raises(ScenarioError, match="100,000,000 combinations: more than 1,000,000"):
+        load_variation(v)
+    tiny = v.read_text().replace('stepWidth="1"', 'stepWidth="1e-6"', 1)
+    v.write_text(tiny)
+    with pytest.raises(ScenarioError, match="steps: more than 100,000"):
+        load_variation(v)
+
+
 def test_deterministic_times_stochastic_and_constraints(tmp_path):
     """3 deterministic values of g (one fails g > 0) x 10 draws = 30 combinations, 20 runs."""
     det = """

@@ -155,7 +155,10 @@ def evaluate(text: str, params: Mapping[str, Any]) -> Any:
 
     if not toks:
         raise ExprError("empty expression")
-    value = disjunction()
+    try:
+        value = disjunction()
+    except RecursionError:
+        raise ExprError(f"nested too deeply: '{text[:40]}...'") from None
     if pos != len(toks):
         raise ExprError(f"unexpected '{toks[pos][1]}' in '{text}'")
     if isinstance(value, float) and not math.isfinite(value):

@@ -27,6 +27,8 @@ from sim.formats.xmlio import Invalid, Problems, number, parse
 
 #: Steps a DistributionRange may have (a typo in stepWidth must not make a billion runs).
 MAX_RANGE_STEPS = 100_000
+#: Combinations a file may expand to before its constraints (a suite's largest run count).
+MAX_COMBINATIONS = 1_000_000
 
 
 @dataclass
@@ -105,8 +107,11 @@ def load_variation(path: str | Path, *, seed: int = 0) -> VariationSet:
     if repeated:
         raise ScenarioError(f"{path}:{pvd.sourceline}: parameters varied twice: {sorted(repeated)}")
     total = math.prod(len(a) for a in axes) if axes else 1
-    if total > 5_000_000:
-        raise ScenarioError(f"{path}: {total:,} combinations: more than 5,000,000")
+    if total > MAX_COMBINATIONS:
+        raise ScenarioError(
+            f"{path}: {total:,} combinations: more than {MAX_COMBINATIONS:,} (sample the space "
+            "with a Stochastic distribution instead)"
+        )
     check = _Constraints(template, troot)
     runs = []
     for combo in itertools.product(*axes):
