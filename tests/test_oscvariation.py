@@ -312,3 +312,23 @@ def test_a_200_run_sample_of_the_cut_in_variation_runs_as_a_campaign(tmp_path):
     assert sum(counts.values()) == 200 and counts.get("error", 0) == 0
     assert counts["pass"] > 100
     assert (out / "report.html").is_file() and (out / "junit.xml").is_file()
+
+
+@needs_alks
+def test_a_yaml_suite_varies_a_template_and_the_reference_judges_preventability(tmp_path):
+    """A suite entry may name an OpenSCENARIO template: its parameters vary as ours, and the
+    R157 reference driver (in scope: the template is an ALKS one) re-runs each point."""
+    template = OSC / "concrete_scenarios" / "alks_scenario_4_4_1_cut_in_no_collision_template.xosc"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "schema_version: 1\nname: osc-sweep\nscenarios:\n"
+        f"  - path: {template}\n    name: cutin\n    grid:\n"
+        "      CutInVehicle_HeadwayDistanceTrigger_dx0_m: {values: [5, 20]}\n"
+        "      CutInVehicle_RelativeInitSpeed_Ve0_Vo0_kph: {values: [-30, -10]}\n"
+    )
+    out = tmp_path / "camp"
+    r = pground("suite", suite, "--out", out, "--no-progress", "--reference", "r157-driver")
+    assert r.returncode in (0, 1), r.stderr
+    counts = json.loads((out / "report.json").read_text())["summary"]["counts"]
+    assert sum(counts.values()) == 4 and counts.get("error", 0) == 0
+    assert counts.get("not_preventable", 0) >= 1  # the 5 m, 30 km/h cut-in: nobody avoids it

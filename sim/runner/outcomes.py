@@ -205,13 +205,28 @@ def in_scope(agent: str, scenario_file: str | Path, cache: dict | None = None) -
     return scope is None or bool(set(scope) & _tags_of(scenario_file))
 
 
+_XOSC_TAGS: dict[str, set[str]] = {}
+
+
 def _tags_of(scenario_file: str | Path) -> set[str]:
-    """A scenario file's tags, read without validating."""
+    """A scenario file's tags, read without validating (an OpenSCENARIO file's: those its
+    translation gets, e.g. r157 for an ALKS template; once per file)."""
     from sim.errors import ScenarioError
     from sim.scenario.yamlio import load_with_lines
 
+    path = Path(scenario_file)
+    if path.suffix.lower() == ".xosc":
+        key = str(path.resolve())
+        if key not in _XOSC_TAGS:
+            from sim.formats.openscenario import load_xosc
+
+            try:
+                _XOSC_TAGS[key] = set(load_xosc(path).data["tags"])
+            except ScenarioError:
+                _XOSC_TAGS[key] = set()
+        return _XOSC_TAGS[key]
     try:
-        data, _ = load_with_lines(Path(scenario_file))
+        data, _ = load_with_lines(path)
     except ScenarioError:
         return set()
     tags = data.get("tags") if isinstance(data, dict) else None

@@ -270,7 +270,8 @@ def load_suite(path: str | Path, *, apply_outcomes: bool = True) -> Suite:
         spec = item if isinstance(item, SuiteEntryModel) else SuiteEntryModel(path=item)
         pattern = str(path.parent / spec.path)
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        matches = [m for m in matches if Path(m).suffix in SCENARIO_SUFFIXES]
+        # an entry may also name an OpenSCENARIO template: its parameters are varied as ours
+        matches = [m for m in matches if Path(m).suffix in (*SCENARIO_SUFFIXES, ".xosc")]
         if not matches or not all(Path(m).is_file() for m in matches):
             problems.append(
                 f"{at(('scenarios', i))}: no scenario file matches '{spec.path}' "
