@@ -332,3 +332,28 @@ def test_a_yaml_suite_varies_a_template_and_the_reference_judges_preventability(
     counts = json.loads((out / "report.json").read_text())["summary"]["counts"]
     assert sum(counts.values()) == 4 and counts.get("error", 0) == 0
     assert counts.get("not_preventable", 0) >= 1  # the 5 m, 30 km/h cut-in: nobody avoids it
+
+
+@pytest.mark.slow
+@needs_alks
+def test_a_search_over_a_template_writes_counterexamples_in_both_formats(tmp_path):
+    """`pground search` over a template's parameters: each counterexample is our YAML and an
+    OpenSCENARIO + OpenDRIVE pair, and both replay the failing run bit for bit."""
+    from sim.runner.run import run_loaded
+    from sim.scenario import load_scenario
+
+    template = OSC / "concrete_scenarios" / "alks_scenario_4_4_1_cut_in_no_collision_template.xosc"
+    suite = tmp_path / "search.yaml"
+    suite.write_text(
+        "schema_version: 1\nname: osc-search\nscenarios:\n"
+        f"  - path: {template}\n    name: cutin\n    sample:\n      n: 10\n      parameters:\n"
+        "        CutInVehicle_HeadwayDistanceTrigger_dx0_m: {uniform: [2, 40]}\n"
+        "        CutInVehicle_RelativeInitSpeed_Ve0_Vo0_kph: {uniform: [-40, -5]}\n"
+    )
+    out = tmp_path / "search"
+    r = pground("search", suite, "--budget", "30", "--out", out, "--no-progress", timeout=600)
+    assert r.returncode in (0, 1), r.stderr
+    yml, xosc = out / "counterexamples" / "cutin-1.yaml", out / "counterexamples" / "cutin-1.xosc"
+    a, b = run_loaded(load_scenario(yml)), run_loaded(load_scenario(xosc))
+    assert a.verdict == b.verdict == "fail"
+    assert a.result.log.digest() == b.result.log.digest()

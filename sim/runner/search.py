@@ -750,14 +750,18 @@ def write_counterexamples(result: SearchResult) -> list[Path]:
     if not fails:
         return []
     folder.mkdir(exist_ok=True)
-    data, _ = load_with_lines(result.space.path)
+    osc = result.space.path.suffix.lower() == ".xosc"
+    data = None if osc else load_with_lines(result.space.path)[0]
     units = result.space.suite.units.get(result.space.family, {})
     paths = []
     for k, c in enumerate(fails, 1):
-        doc = json.loads(json.dumps(data))  # a deep copy of plain data
-        params = dict(doc.get("parameters") or {})
-        params.update(c.params)
-        doc["parameters"] = params
+        if osc:  # an OpenSCENARIO template: its translation with the candidate's values
+            doc = _osc_counterexample(result.space.path, c.params, folder, result, k)
+        else:
+            doc = json.loads(json.dumps(data))  # a deep copy of plain data
+            params = dict(doc.get("parameters") or {})
+            params.update(c.params)
+            doc["parameters"] = params
         doc["seed"] = result.space.seed
         target = folder / f"{result.space.family}-{k}.yaml"
         agent = f" --agent {c.job.agent}" if c.job and c.job.agent else ""
@@ -773,6 +777,23 @@ def write_counterexamples(result: SearchResult) -> list[Path]:
         target.write_text(head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
         paths.append(target)
     return paths
+
+
+def _osc_counterexample(
+    template: Path, params: dict[str, Any], folder: Path, result: SearchResult, k: int
+) -> dict[str, Any]:
+    """The translated scenario of an OpenSCENARIO template at ``params`` (our YAML), and the
+    same counterexample as OpenSCENARIO + OpenDRIVE beside it, to replay in other players."""
+    from sim.errors import ScenarioError
+    from sim.formats.export import export_xosc
+    from sim.scenario.load import load_scenario
+
+    lo = load_scenario(template, params)
+    doc = json.loads(json.dumps(lo.resolved))
+    # not every scenario can be written back (a walker on a path): the YAML stays
+    with contextlib.suppress(ScenarioError):
+        export_xosc(lo.scenario, folder / f"{result.space.family}-{k}.xosc")
+    return doc
 
 
 def _write_record(result: SearchResult, budget: int, wave: int, criterion: str | None) -> None:
