@@ -161,12 +161,15 @@ class Suite:
 
 def _xosc_suite(path: Path) -> Suite:
     """An OpenSCENARIO variation file's runs (sim.formats.oscvariation), or one scenario."""
+    from sim.formats.openscenario import load_xosc
     from sim.formats.oscvariation import is_variation, load_variation
 
     if not is_variation(path):
-        job = Job(path.stem, path.stem, path, {}, 1, _file_sha(path))
+        seed = load_xosc(path).data["seed"]  # as `pground run` would use
+        job = Job(path.stem, path.stem, path, {}, seed, _file_sha(path))
         return Suite(path.stem, f"the scenario {path}", [job], path, _file_sha(path))
     vs = load_variation(path)
+    seed = load_xosc(vs.template).data["seed"]
     if len(vs.runs) > MAX_RUNS:
         raise ScenarioError(f"{path}: {len(vs.runs):,} runs; a suite may have at most {MAX_RUNS:,}")
     if not vs.runs:
@@ -175,7 +178,7 @@ def _xosc_suite(path: Path) -> Suite:
     sha = _file_sha(vs.template)
     width = len(str(len(vs.runs)))
     jobs = [
-        Job(f"{family}-{k:0{width}d}", family, vs.template, values, 1, sha)
+        Job(f"{family}-{k:0{width}d}", family, vs.template, values, seed, sha)
         for k, values in enumerate(vs.runs)
     ]
     return Suite(path.stem, vs.summary, jobs, path, _file_sha(path))
