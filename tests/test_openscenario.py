@@ -340,3 +340,12 @@ def test_hand_translations_agree_with_the_imported_templates(name):
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_hand_translations_agree_with_the_imported_templates_all(name, agent):
     _compare(name, agent)
+
+
+@needs_alks
+def test_a_stop_time_between_ticks_ends_at_the_next_tick():
+    """4.1_3 stops at a time computed from its parameters (here 327.27… s): the run lasts to
+    the first tick at or after it, and validates."""
+    lo = load_scenario(template("4_1_3"), {"Ego_InitSpeed_Ve0_kph": 55})
+    assert lo.scenario.duration == pytest.approx(327.3)
+    assert round(lo.scenario.duration / DT, 6) == round(lo.scenario.duration / DT)

@@ -256,7 +256,7 @@ class _Reader:
                 self.pr.add(d, f"catalog folder {folder} does not exist")
                 continue
             for f in sorted(folder.glob("*.xosc")):
-                cat_root = parse(f)
+                cat_root = _cached(f, parse)
                 self.files.append(f)
                 cat = cat_root.find("Catalog")
                 if cat is None:
@@ -346,9 +346,8 @@ def load_xosc(
     rd.constraints(decls)
     rd.pr.raise_if_any()
     rd.load_catalogs(root)
-    road = _road(rd, root)
+    road, net = _road(rd, root)
     rd.pr.raise_if_any()
-    net = RoadNetwork.build(road.map)
     tr = _Translator(rd, road, net)
     try:
         tr.entities(root, ego)
@@ -428,7 +427,29 @@ def read_criteria(path: Path, params: dict[str, Any]) -> tuple[list[dict[str, An
     return out, list(tags)
 
 
-def _road(rd: _Reader, root: etree._Element) -> RoadImport:
+#: Files read lately (catalogs, roads with their compiled network), by path, size and
+#: modification time: a campaign or a validation translates one template for every point,
+#: and building a curved road's network is most of a translation.
+_CACHE: dict[tuple[str, int, int, str], Any] = {}
+CACHE_SIZE = 32
+
+
+def _cached(path: Path, make: Any) -> Any:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, make.__name__)
+    if key not in _CACHE:
+        _CACHE[key] = make(path)
+        while len(_CACHE) > CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+    return _CACHE[key]
+
+
+def _road_and_network(path: Path) -> tuple[RoadImport, RoadNetwork]:
+    road = load_opendrive(path)
+    return road, RoadNetwork.build(road.map)
+
+
+def _road(rd: _Reader, root: etree._Element) -> tuple[RoadImport, RoadNetwork]:
     logic = root.find("RoadNetwork/LogicFile")
     if logic is None:
         rd.pr.add(root.find("RoadNetwork") or root, "no RoadNetwork/LogicFile (an OpenDRIVE road)")
@@ -438,7 +459,7 @@ def _road(rd: _Reader, root: etree._Element) -> RoadImport:
     if not target.is_file():
         raise ScenarioError(f"{rd.path}:{logic.sourceline}: <LogicFile> {target} does not exist")
     rd.files.append(target)
-    return load_opendrive(target)
+    return _cached(target, _road_and_network)
 
 
 class _Translator:
@@ -1133,7 +1154,11 @@ class _Translator:
                 ent["manoeuvres"] = e.manoeuvres
             entities.append(ent)
         params = self.rd.params
+        dt = float(params.get("pground_dt_s", DT_S))
+        # the run ends at the first tick at or after the stop time (our durations are whole
+        # ticks; OSC stop times need not be)
         duration = self.duration or DEFAULT_DURATION_CAP_S
+        duration = round(math.ceil(duration / dt - 1e-9) * dt, 9)
         name = Path(self.rd.path).name
         criteria, tags = default_criteria(desc)
         return {
@@ -1144,7 +1169,7 @@ class _Translator:
             f"{desc.rstrip('.')}. Author: {header.get('author', 'unknown')}.",
             "tags": ["openscenario", *tags],
             # a file pground convert wrote carries our time step, control period and seed
-            "dt": float(params.get("pground_dt_s", DT_S)),
+            "dt": dt,
             "duration": duration,
             "seed": int(params.get("pground_seed", 1)),
             "control_period": float(params.get("pground_control_period_s", CONTROL_PERIOD_S)),
