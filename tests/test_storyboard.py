@@ -37,6 +37,14 @@ def run(write_yaml, body: str, *, duration: float = 30, agent: str = "constant-s
     return run_loaded(load_scenario(path))
 
 
+def scripted(entity: str, lane: int, s: float, *manoeuvres: str) -> str:
+    """A scripted vehicle at 20 m/s on road r, with these manoeuvres (flow mappings)."""
+    head = [f"  - id: {entity}", "    domain: road", "    road: r", f"    lane: {lane}",
+            f"    s: {s} m", "    speed: 20 m/s", "    behaviour: {type: scripted}",
+            "    manoeuvres:"]  # fmt: skip
+    return "\n".join(head + [f"      - {m}" for m in manoeuvres]) + "\n"
+
+
 def series(out, entity: str, name: str) -> np.ndarray:
     ids = list(out.result.log.meta["domains"]["road"]["ids"])
     return out.result.log.field("road", name)[:, ids.index(entity)]
@@ -50,19 +58,10 @@ def test_lane_offset_is_sinusoidal_with_the_stated_peak_acceleration(write_yaml)
     """Offset Δ with peak lateral acceleration a: T = π·√(Δ/(2a)), y(τ) = Δ(1 − cos πτ)/2;
     the lateral acceleration peaks at a at both ends (OpenSCENARIO LaneOffsetAction)."""
     delta, a = 1.2, 0.8
-    out = run(write_yaml, f"""\
-  - id: lead
-    domain: road
-    road: r
-    lane: 1
-    s: 60 m
-    speed: 20 m/s
-    behaviour: {{type: scripted}}
-    manoeuvres:
-      - id: swerve
-        when: {{at_time: 2 s}}
-        lane_offset: {{offset: {delta} m, max_lateral_accel: {a}}}
-""")  # fmt: skip
+    swerve = (
+        "{id: swerve, when: {at_time: 2 s}, lane_offset: {offset: %s m, max_lateral_accel: %s}}"
+    )
+    out = run(write_yaml, scripted("lead", 1, 60, swerve % (delta, a)))
     t = series(out, "lead", "t_m") - 3.5
     T = math.pi * math.sqrt(delta / (2 * a))
     time = np.arange(len(t)) * DT
@@ -78,19 +77,12 @@ def test_after_trigger_waits_for_the_end_plus_its_delay(write_yaml):
     """B starts `delay` after A ends: A is a 2 m/s² slow-down from 20 to 14 m/s (3 s), so
     B starts at 1 + 3 + 2.5 = 6.5 s; C waits for B's lane change (3.5 m at 1 m/s peak:
     T = π·3.5/2 s)."""
-    out = run(write_yaml, """\
-  - id: lead
-    domain: road
-    road: r
-    lane: 1
-    s: 80 m
-    speed: 20 m/s
-    behaviour: {type: scripted}
-    manoeuvres:
-      - {id: A, when: {at_time: 1 s}, speed: {target: 14 m/s, acceleration: 2}}
-      - {id: B, when: {after: A, delay: 2.5 s}, lane_change: {lanes: 1, lateral_speed: 1}}
-      - {id: C, when: {after: B}, speed: {target: 10 m/s}}
-""")  # fmt: skip
+    out = run(write_yaml, scripted(
+        "lead", 1, 80,
+        "{id: A, when: {at_time: 1 s}, speed: {target: 14 m/s, acceleration: 2}}",
+        "{id: B, when: {after: A, delay: 2.5 s}, lane_change: {lanes: 1, lateral_speed: 1}}",
+        "{id: C, when: {after: B}, speed: {target: 10 m/s}}",
+    ))  # fmt: skip
     started = {e.details["id"]: e.time_s for e in events(out, "manoeuvre")}
     assert started["A"] == pytest.approx(1.0)
     assert started["B"] == pytest.approx(6.5, abs=DT + 1e-9)
@@ -101,18 +93,11 @@ def test_after_trigger_waits_for_the_end_plus_its_delay(write_yaml):
 def test_lane_change_of_another_entity_and_speed_relative_to_it(write_yaml):
     """`lanes: 0, of: ego` goes to the ego's lane; `relative_to: ego` adds to the ego's
     speed when the manoeuvre starts (20 m/s ego: target 20 - 5 = 15 m/s)."""
-    out = run(write_yaml, """\
-  - id: cutter
-    domain: road
-    road: r
-    lane: 2
-    s: 100 m
-    speed: 20 m/s
-    behaviour: {type: scripted}
-    manoeuvres:
-      - {when: {at_time: 1 s}, lane_change: {lanes: 0, of: ego, lateral_speed: 2}}
-      - {when: {at_time: 1 s}, speed: {target: -5 m/s, relative_to: ego}}
-""")  # fmt: skip
+    out = run(write_yaml, scripted(
+        "cutter", 2, 100,
+        "{when: {at_time: 1 s}, lane_change: {lanes: 0, of: ego, lateral_speed: 2}}",
+        "{when: {at_time: 1 s}, speed: {target: -5 m/s, relative_to: ego}}",
+    ))  # fmt: skip
     assert series(out, "cutter", "t_m")[-1] == pytest.approx(0.0, abs=1e-9)
     assert series(out, "cutter", "speed_mps")[-1] == pytest.approx(15.0)
 
@@ -120,18 +105,11 @@ def test_lane_change_of_another_entity_and_speed_relative_to_it(write_yaml):
 def test_a_scripted_end_ends_the_run_and_is_no_stimulus(write_yaml):
     """`end` stops the run (terminated) 4 s after A; a run that ends before it fires is
     still valid (the end is not a stimulus)."""
-    body = """\
-  - id: lead
-    domain: road
-    road: r
-    lane: 1
-    s: 80 m
-    speed: 20 m/s
-    behaviour: {type: scripted}
-    manoeuvres:
-      - {id: A, when: {at_time: 1 s}, speed: {target: 18 m/s}}
-      - {when: {after: A, delay: 4 s}, end: true}
-"""
+    body = scripted(
+        "lead", 1, 80,
+        "{id: A, when: {at_time: 1 s}, speed: {target: 18 m/s}}",
+        "{when: {after: A, delay: 4 s}, end: true}",
+    )  # fmt: skip
     out = run(write_yaml, body)
     assert out.result.status == "terminated"
     # the step to 18 m/s is reached at the end of the tick it starts in (1.05 s)
