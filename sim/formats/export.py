@@ -178,16 +178,13 @@ class _Writer:
             return u - t0 * (p.heading(du) - pieces[0].hdg), 1.0 - t0 * kappa
 
         target = s if not r.reverse else along(total)[0] - s
-        if t0 == 0:
-            u = target
-        else:
-            u = target
-            for _ in range(50):
-                f, df = along(u)
-                step = (f - target) / df
-                u -= step
-                if abs(step) < 1e-12:
-                    break
+        u = target  # exact when t0 = 0: the loop's first step is then 0
+        for _ in range(50):
+            f, df = along(u)
+            step = (f - target) / df
+            u -= step
+            if abs(step) < 1e-12:
+                break
         return u
 
     # ------------------------------------------------------------------ OpenSCENARIO

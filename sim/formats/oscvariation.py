@@ -245,6 +245,20 @@ def _stochastic(
     return draws, {"runs": n, "seed": used}
 
 
+def _weighted(
+    pr: Problems, k: etree._Element, items: list, rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """``n`` indices into ``items`` (histogram bins, set elements) drawn by their weights."""
+    if not items:
+        pr.add(k, f"an empty {k.tag}")
+        raise Unsupported(k.tag)
+    w = np.array([number(pr, e, "weight") for e in items])
+    if (w < 0).any() or w.sum() <= 0:
+        pr.add(k, "weights must be non-negative and not all zero")
+        raise Unsupported(k.tag)
+    return rng.choice(len(items), size=n, p=w / w.sum())
+
+
 def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> list[Any]:
     """``n`` values of one stochastic distribution; a Range truncates by redrawing."""
     rng_el = k.find("Range")
@@ -288,30 +302,15 @@ def _draw(pr: Problems, k: etree._Element, rng: np.random.Generator, n: int) -> 
         return truncated(lambda m: rng.poisson(lam, m).astype(float))
     if k.tag == "Histogram":
         bins = k.findall("HistogramBin")
-        if not bins:
-            pr.add(k, "no HistogramBin")
-            raise Unsupported(k.tag)
-        w = np.array([number(pr, b, "weight") for b in bins])
         ranges = [_range(pr, b.find("Range"), b) for b in bins]
-        if (w < 0).any() or w.sum() <= 0:
-            pr.add(k, "bin weights must be non-negative and not all zero")
-            raise Unsupported(k.tag)
-        pick = rng.choice(len(bins), size=n, p=w / w.sum())
+        pick = _weighted(pr, k, bins, rng, n)
         u = rng.uniform(0.0, 1.0, n)
         return [
             ranges[b][0] + ui * (ranges[b][1] - ranges[b][0]) for b, ui in zip(pick, u, strict=True)
         ]
     if k.tag == "ProbabilityDistributionSet":
         elems = k.findall("Element")
-        if not elems:
-            pr.add(k, "an empty ProbabilityDistributionSet")
-            raise Unsupported(k.tag)
-        w = np.array([number(pr, e, "weight") for e in elems])
-        if (w < 0).any() or w.sum() <= 0:
-            pr.add(k, "weights must be non-negative and not all zero")
-            raise Unsupported(k.tag)
-        pick = rng.choice(len(elems), size=n, p=w / w.sum())
-        return [elems[i].get("value", "") for i in pick]
+        return [elems[i].get("value", "") for i in _weighted(pr, k, elems, rng, n)]
     pr.add(k, f"{k.tag} is not supported (Uniform, Normal, LogNormal, Poisson, Histogram, "
            "ProbabilityDistributionSet)")  # fmt: skip
     raise Unsupported(k.tag)

@@ -318,20 +318,20 @@ class RoadRuntime:
                 else:
                     kind, thr, after = T_AFTER, 0.0, row_of[w.after]
                 delay = round(w.delay / self.dt)
-                lane_of = -1
+                other = -1
                 if m.speed is not None:
                     sp = m.speed
                     rate = sp.acceleration or 0.0
                     p = (A_SPEED, sp.target, rate, sp.duration or 0.0, 0.0)
                     if sp.relative_to is not None:
-                        lane_of = self.slot_of[sp.relative_to]
+                        other = self.slot_of[sp.relative_to]
                 elif m.brake is not None:
                     p = (A_SPEED, m.brake.to_speed, m.brake.deceleration, 0.0, 0.0)
                 elif m.lane_change is not None:
                     lc = m.lane_change
                     rel = lc.lanes is not None
                     if lc.of is not None:
-                        lane_of = self.slot_of[lc.of]
+                        other = self.slot_of[lc.of]
                     p = (
                         A_LANE,
                         float(lc.lanes if rel else lc.to_lane),
@@ -344,7 +344,7 @@ class RoadRuntime:
                     p = (A_OFFSET, lo.offset, lo.max_lateral_accel, 0.0, 1.0)
                 else:
                     p = (A_END, 0.0, 0.0, 0.0, 0.0)
-                rows.append((i, kind, ref, thr, delay, *p, after, lane_of))
+                rows.append((i, kind, ref, thr, delay, *p, after, other))
         arr = np.array(rows, dtype=float).reshape(len(rows), 12)
         self.m_entity = arr[:, 0].astype(int)
         self.m_trigger = arr[:, 1].astype(int)
@@ -355,7 +355,7 @@ class RoadRuntime:
         self.m_p = arr[:, 6:10]
         self.m_after = arr[:, 10].astype(int)  # row of the manoeuvre an `after` waits for
         # slot whose lane a lane change counts from, or whose speed a speed change adds to
-        self.m_lane_of = arr[:, 11].astype(int)
+        self.m_other = arr[:, 11].astype(int)
         self.m_id = tuple(names)
         self.m_state = np.zeros(len(rows), dtype=np.int8)  # 0 pending, 1 armed, 2 done
         self.m_fire = np.zeros(len(rows), dtype=np.int64)
@@ -442,11 +442,11 @@ class RoadRuntime:
         events: list[Event] = []
         sp = go[self.m_action[go] == A_SPEED]
         if sp.size:
-            rel = self.m_lane_of[sp]
+            rel = self.m_other[sp]
             if (rel >= 0).any():  # relative targets: fixed now, from the other's speed
                 base = np.where(rel >= 0, f.speed_mps[np.maximum(rel, 0)], 0.0)
                 self.m_p[sp, 0] = np.maximum(self.m_p[sp, 0] + base, 0.0)
-                self.m_lane_of[sp] = -1
+                self.m_other[sp] = -1
             e, q = self.m_entity[sp], self.m_p[sp]
             dur_rate = np.abs(q[:, 0] - f.speed_mps[e]) / np.where(q[:, 2] > 0, q[:, 2], 1.0)
             rate = np.where(q[:, 1] > 0, q[:, 1], np.where(q[:, 2] > 0, dur_rate, 0.0))
@@ -470,7 +470,7 @@ class RoadRuntime:
             road = np.maximum(f.road[e], 0)
             w = self.net.lane_width[road]
             cur = f.lane[e]
-            base = np.where(self.m_lane_of[lc] >= 0, f.lane[np.maximum(self.m_lane_of[lc], 0)], cur)
+            base = np.where(self.m_other[lc] >= 0, f.lane[np.maximum(self.m_other[lc], 0)], cur)
             target = np.where(q[:, 2] > 0, base + q[:, 0], q[:, 0])
             target = clamp(target, 0, self.net.lanes[road] - 1).astype(int)
             self._start_lane_change(e, target * w - f.t_m[e], q[:, 1], q[:, 3] > 0, tick)
