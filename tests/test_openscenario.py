@@ -349,3 +349,13 @@ def test_a_stop_time_between_ticks_ends_at_the_next_tick():
     lo = load_scenario(template("4_1_3"), {"Ego_InitSpeed_Ve0_kph": 55})
     assert lo.scenario.duration == pytest.approx(327.3)
     assert round(lo.scenario.duration / DT, 6) == round(lo.scenario.duration / DT)
+
+
+@needs_alks
+def test_default_criteria_say_that_stopping_passes():
+    """Without a criteria file the R157 defaults cannot tell stopping from driving (the
+    stop agent passes 12 of the 15 templates): every load says so."""
+    lo = load_scenario(template("4_3_2"))
+    assert any("a controller that stops passes" in w for w in lo.warnings)
+    r = pground("run", template("4_3_2"), "--agent", "stop", "--no-save")
+    assert "a controller that stops passes" in r.stderr

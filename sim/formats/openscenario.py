@@ -362,6 +362,13 @@ def load_xosc(
         data["criteria"], extra_tags = read_criteria(sidecar, rd.params)
         data["tags"] = list(dict.fromkeys(data["tags"] + extra_tags))
         rd.files.append(sidecar)
+    else:  # said at every run: the defaults cannot tell stopping from driving
+        rd.pr.warnings.append(
+            f"{path}: no criteria file: judged by no collision"
+            f"{' and lane keeping (R157 5.1.1, 5.2.1)' if 'alks' in data['tags'] else ''} only, "
+            "which a controller that stops passes; give --criteria FILE or "
+            f"{sidecar.name} with a progress criterion (docs/openscenario.md)"
+        )
     return XoscImport(data, rd.files, dict(rd.params), rd.pr.warnings + road.warnings, road)
 
 
