@@ -359,3 +359,36 @@ def test_default_criteria_say_that_stopping_passes():
     assert any("a controller that stops passes" in w for w in lo.warnings)
     r = pground("run", template("4_3_2"), "--agent", "stop", "--no-save")
     assert "a controller that stops passes" in r.stderr
+
+
+@needs_alks
+def test_cached_catalogs_and_roads_follow_their_files(tmp_path):
+    """Catalogs and roads are kept between translations, but an edited file is read anew."""
+    folder = tmp_path / "osc"
+    shutil.copytree(OSC / "concrete_scenarios", folder)
+    xosc = folder / template("4_4_1").name
+    first = load_xosc(xosc).data
+    cars = folder / "catalogs" / "vehicles" / "vehicle_catalog.xosc"
+    cars.write_text(cars.read_text(encoding="utf-8-sig").replace('length="5.0"', 'length="4.25"'))
+    road = folder / "road_networks" / "alks_road_straight.xodr"
+    road.write_text(road.read_text(encoding="utf-8-sig").replace('a="3.50e+00"', 'a="3.5"'))
+    road.write_text(road.read_text().replace('a="3.5"', 'a="3.25"').replace(
+        'a="3.5000000000000000e+00"', 'a="3.25"'))  # fmt: skip
+    again = load_xosc(xosc).data
+    assert [e["length"] for e in first["entities"]] == [5.0, 5.0]
+    assert [e["length"] for e in again["entities"]] == [4.25, 4.25]
+    assert first["map"]["road"]["roads"][0].get("lane_width", 3.5) == 3.5
+    assert again["map"]["road"]["roads"][0]["lane_width"] == 3.25
+
+
+def test_a_suite_of_an_exported_file_keeps_its_seed(tmp_path):
+    """A scenario written out with seed 7 and run as a suite runs with seed 7, as
+    `pground run` would."""
+    from sim.formats.export import export_xosc
+    from sim.runner.suite import load_suite
+
+    lo = load_scenario(SCENARIOS_DIR / "alks_cut_in.yaml")
+    out = tmp_path / "cut.xosc"
+    export_xosc(lo.scenario.model_copy(update={"seed": 7}), out)
+    assert load_scenario(out).scenario.seed == 7
+    assert [j.seed for j in load_suite(out).entries] == [7]
