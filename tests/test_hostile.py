@@ -475,8 +475,10 @@ def test_ctrl_c_stops_a_campaign_with_exit_130_and_no_tracebacks(tmp_path, write
     says so, exits 130; the workers print nothing."""
     import signal
 
+    # 24 runs of ~2.7 s on 2 workers: far longer than the 3 s before the signal (with 6,
+    # a fresh clone once finished them all first and the campaign was never interrupted)
     suite = write_yaml(
-        f"name: s\nscenarios:\n  - {{path: {CUT_IN}, repetitions: 6}}\n", name="suite.yaml"
+        f"name: s\nscenarios:\n  - {{path: {CUT_IN}, repetitions: 24}}\n", name="suite.yaml"
     )
     args = f"suite {suite} --out {tmp_path / 'c'} --workers 2 --no-progress"
     proc = subprocess.Popen(
